@@ -1,0 +1,82 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import type { Authenticate } from './auth/authenticate';
+import type { ResolvedAdapter } from './config/resolve-adapters';
+import { getRequestContext } from './http/context';
+import { AtlasError } from './http/errors';
+import { logRequests } from './http/log-requests';
+import { failRequest, sendJson } from './http/respond';
+import { routeToAdapters } from './proxy/route-to-adapters';
+
+export interface AppOptions {
+  readonly adapters: readonly ResolvedAdapter[];
+  readonly authenticate: Authenticate;
+  readonly logger: Logger;
+  /** True once shutdown has begun: responses then ask clients to close their connection. */
+  readonly isDraining?: () => boolean;
+}
+
+const HEALTHY = JSON.stringify({ status: 'ok' });
+
+/** Builds the gateway's Express app. It never listens: see `startServer`. */
+export function createApp({ adapters, authenticate, logger, isDraining = () => false }: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+  app.set('case sensitive routing', true);
+
+  const apiList = JSON.stringify(adapters.map(({ name, baseUrl }) => ({ kind: 'HTTP', name, baseUrl })));
+
+  app.use(logRequests(logger, isDraining));
+  app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
+  app.use('/v1', requireCaller(authenticate));
+  app.get('/v1/apis', (_req, res) => sendJson(res, 200, apiList));
+  app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
+  app.use('/v1/apis/http', routeToAdapters(adapters));
+  app.use(notFound);
+  app.use(handleError(logger));
+  return app;
+}
+
+function requireCaller(authenticate: Authenticate): RequestHandler {
+  return async (req, _res, next) => {
+    getRequestContext(req).caller = await authenticate(req);
+    next();
+  };
+}
+
+function methodNotAllowed(allow: string): RequestHandler {
+  return (req) => {
+    throw new AtlasError('method_not_allowed', `${req.method} is not allowed here; use ${allow}.`, {
+      headers: { allow },
+    });
+  };
+}
+
+const notFound: RequestHandler = (req) => {
+  throw new AtlasError(
+    'not_found',
+    `Nothing is served at ${req.method} ${req.path}. Routes: GET /healthz, GET /v1/apis, /v1/apis/http/<adapter>/<path>.`,
+  );
+};
+
+function handleError(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    if (error instanceof AtlasError) {
+      failRequest(req, res, error);
+      return;
+    }
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      failRequest(req, res, new AtlasError('bad_request', 'The request is malformed.', { cause: error }));
+      return;
+    }
+    logger.error({ err: error, requestId: getRequestContext(req).requestId }, 'unexpected error');
+    failRequest(
+      req,
+      res,
+      new AtlasError('internal_error', 'The gateway failed to handle the request.', { cause: error }),
+    );
+  };
+}

@@ -1,0 +1,107 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { AtlasError } from '../http/errors';
+import { type AuthSettings, isLoopbackHost } from '../settings';
+import { createOidcVerifier } from './oidc';
+
+/** Resolves to the caller's identity for the logs, or rejects with `unauthorized`. */
+export type Authenticate = (req: IncomingMessage) => Promise<string>;
+
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="atlas"' };
+
+/**
+ * Builds the caller check from the settings: static tokens compared in
+ * constant time, then OIDC JWTs. A token is read from `Authorization: Bearer`
+ * or, as Atlas callers send it, from `Atlas-Accesstoken`.
+ */
+export function createAuthenticator(settings: AuthSettings): Authenticate {
+  if (settings.disabled) {
+    return (req) => {
+      assertLocalCaller(req);
+      return Promise.resolve('anonymous');
+    };
+  }
+
+  // Only digests are kept: equal length makes the comparison constant time,
+  // and a digest prefix serves as a non-reversible fingerprint in the logs.
+  const tokenDigests = settings.accessTokens.map(sha256);
+  const verifyJwt = settings.oidc && createOidcVerifier(settings.oidc);
+
+  return async (req) => {
+    const token = readToken(req);
+    if (token === undefined) {
+      throw new AtlasError(
+        'unauthorized',
+        'Missing credentials: send "Authorization: Bearer <token>" or "Atlas-Accesstoken: <token>".',
+        { headers: CHALLENGE },
+      );
+    }
+    const digest = sha256(token);
+    let matched = false;
+    for (const known of tokenDigests) matched = timingSafeEqual(digest, known) || matched;
+    if (matched) return `token:${digest.toString('hex', 0, 6)}`;
+
+    if (verifyJwt !== undefined && isJwtShaped(token)) {
+      try {
+        return `sub:${await verifyJwt(token)}`;
+      } catch (error) {
+        throw new AtlasError('unauthorized', 'The token is not valid.', { cause: error, headers: CHALLENGE });
+      }
+    }
+    throw new AtlasError('unauthorized', 'The token is not valid.', { headers: CHALLENGE });
+  };
+}
+
+/**
+ * Without authentication (loopback only), the adapters' credentials are one
+ * request away for anything that can reach 127.0.0.1, including web pages in
+ * a local browser. Refuse what a browser sends on another site's behalf:
+ * a foreign Host (DNS rebinding) or a foreign Origin / cross-site fetch (CSRF).
+ */
+function assertLocalCaller(req: IncomingMessage): void {
+  const { host, origin } = req.headers;
+  const foreign =
+    !isLoopbackAuthority(host) ||
+    (origin !== undefined && !isLoopbackOrigin(origin)) ||
+    req.headers['sec-fetch-site'] === 'cross-site';
+  if (foreign) {
+    throw new AtlasError(
+      'unauthorized',
+      'Without caller authentication (ATLAS_AUTH=none) the gateway only serves local clients addressing it as localhost or 127.0.0.1, not web pages of other sites.',
+    );
+  }
+}
+
+function isLoopbackAuthority(authority: string | undefined): boolean {
+  if (authority === undefined) return false;
+  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0]!;
+  return isLoopbackHost(host);
+}
+
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopbackHost(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function readToken(req: IncomingMessage): string | undefined {
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined && authorization.length > 7 && /^bearer /i.test(authorization)) {
+    const token = authorization.slice(7).trim();
+    if (token !== '') return token;
+  }
+  const atlasToken = req.headers['atlas-accesstoken'];
+  if (typeof atlasToken === 'string' && atlasToken.trim() !== '') return atlasToken.trim();
+  return undefined;
+}
+
+function isJwtShaped(token: string): boolean {
+  const first = token.indexOf('.');
+  return first > 0 && token.indexOf('.', first + 1) > first + 1 && token.split('.').length === 3;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}

@@ -1,0 +1,21 @@
+import path from 'node:path';
+import type { AdapterSource } from '../settings';
+import { parseAdaptersJson, readAdapterFile } from './parse-adapters';
+import type { Adapter } from './schema';
+
+export interface LoadedAdapters {
+  readonly adapters: readonly Adapter[];
+  /** Where they came from, for the start-up log. */
+  readonly source: string;
+  readonly warnings: readonly string[];
+}
+
+/** Reads the adapters from ATLAS_ADAPTERS, or from the config file. */
+export function loadAdapters(source: AdapterSource, cwd = process.cwd()): LoadedAdapters {
+  if (source.kind === 'json') {
+    return { adapters: parseAdaptersJson(source.text), source: 'ATLAS_ADAPTERS', warnings: [] };
+  }
+  const file = path.resolve(cwd, source.path);
+  const { adapters, warnings, format } = readAdapterFile(file);
+  return { adapters, source: `${file} (${format === 'atlas' ? 'Atlas config' : 'Pulumi stack config'})`, warnings };
+}

@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { findMalformedPlaceholder } from './placeholders';
+
+/**
+ * The adapter model, written once: the gateway validates its start-up config
+ * with it, the Pulumi program validates the stack config with it and the CLI
+ * validates files with it.
+ */
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Header names the gateway owns: an adapter may not set them. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+]);
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const ADAPTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 field-value: visible ASCII, obs-text, spaces and tabs; never CR, LF or NUL.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+export const adapterHeaderSchema = z.strictObject({
+  name: z
+    .string({ error: 'must be a header name such as "Authorization"' })
+    .regex(HEADER_NAME, { error: 'must be a header name such as "Authorization" (letters, digits and -)' })
+    .refine((name) => !RESERVED_HEADERS.has(name.toLowerCase()), {
+      error: (issue) => `"${String(issue.input)}" is managed by the gateway and cannot be set by an adapter`,
+    }),
+  value: z
+    .string({ error: 'must be a string such as "Bearer ${{ HEROKU_API_KEY }}"' })
+    .regex(HEADER_VALUE, { error: 'must not contain line breaks or control characters' })
+    .superRefine((value, ctx) => {
+      const malformed = findMalformedPlaceholder(value);
+      if (malformed !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `has a malformed placeholder near "${malformed}": write \${{ VAR_NAME }} with a name of letters, digits and _`,
+        });
+      }
+    }),
+});
+
+const baseUrlSchema = z
+  .string({ error: 'must be an absolute http(s) URL such as "https://api.heroku.com"' })
+  .superRefine((value, ctx) => {
+    const problem = describeBaseUrlProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const adapterSchema = z.strictObject({
+  name: z.string({ error: 'must be a name such as "heroku"' }).regex(ADAPTER_NAME, {
+    error: (issue) =>
+      `"${String(issue.input)}" is not a valid adapter name: use lower-case letters, digits and "-" (at most 63), such as "heroku"`,
+  }),
+  baseUrl: baseUrlSchema,
+  headers: z.array(adapterHeaderSchema).default([]),
+  allowedMethods: z
+    .array(
+      z
+        .string()
+        .transform((method) => method.toUpperCase())
+        .pipe(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` })),
+    )
+    .min(1, { error: 'must list at least one method, or be left out to allow all' })
+    .optional(),
+  timeoutMs: z
+    .number({ error: 'must be a number of milliseconds such as 30000' })
+    .int()
+    .min(1)
+    .max(600_000, { error: 'must be at most 600000 (10 minutes)' })
+    .default(DEFAULT_TIMEOUT_MS),
+});
+
+export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx) => {
+  const seen = new Map<string, number>();
+  adapters.forEach((adapter, index) => {
+    const first = seen.get(adapter.name);
+    if (first === undefined) {
+      seen.set(adapter.name, index);
+    } else {
+      ctx.addIssue({
+        code: 'custom',
+        path: [index, 'name'],
+        message: `duplicate adapter name "${adapter.name}" (also at index ${first}): adapter names must be unique`,
+      });
+    }
+  });
+});
+
+/** An adapter as written in config (input) and after validation (output). */
+export type AdapterInput = z.input<typeof adapterSchema>;
+export type Adapter = z.output<typeof adapterSchema>;
+export type AdapterHeader = z.output<typeof adapterHeaderSchema>;
+
+function describeBaseUrlProblem(value: string): string | undefined {
+  const example = 'such as "https://api.heroku.com" or "https://api.datadoghq.com/api"';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not an absolute URL: use an http(s) URL ${example}`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `"${value}" must use http or https, ${example}`;
+  }
+  if (url.username !== '' || url.password !== '') {
+    return 'must not carry credentials: put them in a header such as "Authorization: Bearer ${{ API_TOKEN }}"';
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    return `"${value}" must not have a query string or fragment: use a base URL ${example}`;
+  }
+  return undefined;
+}

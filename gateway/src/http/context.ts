@@ -1,0 +1,31 @@
+import type { IncomingMessage } from 'node:http';
+
+/** What the gateway learns about one request, for its log line. */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly startedAt: bigint;
+  /** `sub:<subject>` for an OIDC caller, `token:<fingerprint>` for a static token, `anonymous` with ATLAS_AUTH=none. */
+  caller: string | undefined;
+  adapter: string | undefined;
+  error: AtlasErrorSummary | undefined;
+}
+
+export interface AtlasErrorSummary {
+  readonly id: string;
+  readonly cause: string | undefined;
+}
+
+const CONTEXT = Symbol('atlas.requestContext');
+
+type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
+
+export function setRequestContext(req: IncomingMessage, context: RequestContext): void {
+  (req as WithContext)[CONTEXT] = context;
+}
+
+/** The context set by the request logger, which runs first for every request. */
+export function getRequestContext(req: IncomingMessage): RequestContext {
+  const context = (req as WithContext)[CONTEXT];
+  if (context === undefined) throw new Error('request context missing: logRequests() must run first');
+  return context;
+}

@@ -1,0 +1,86 @@
+import type { ServerResponse } from 'node:http';
+
+/** The error ids clients see, with their HTTP status. */
+const STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  adapter_not_found: 404,
+  method_not_allowed: 405,
+  internal_error: 500,
+  bad_gateway: 502,
+  adapter_unavailable: 503,
+  gateway_timeout: 504,
+} as const;
+
+export type ErrorId = keyof typeof STATUS;
+
+/**
+ * The one error type of the gateway. `message` is safe to show to the caller
+ * (it never holds a secret); `cause` is for the logs only.
+ */
+export class AtlasError extends Error {
+  override readonly name = 'AtlasError';
+  readonly status: number;
+
+  constructor(
+    readonly id: ErrorId,
+    message: string,
+    options: { cause?: unknown; headers?: Readonly<Record<string, string>> } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.status = STATUS[id];
+    this.headers = options.headers;
+  }
+
+  readonly headers: Readonly<Record<string, string>> | undefined;
+}
+
+/** How each way an upstream can fail reaches the caller. */
+const UPSTREAM_FAILURES: Readonly<Record<string, readonly [ErrorId, string]>> = {
+  ECONNREFUSED: ['bad_gateway', 'refused the connection'],
+  ECONNRESET: ['bad_gateway', 'closed the connection before responding'],
+  EPIPE: ['bad_gateway', 'closed the connection before responding'],
+  ENOTFOUND: ['bad_gateway', 'has a host name that could not be resolved'],
+  EAI_AGAIN: ['bad_gateway', 'has a host name that could not be resolved'],
+  EHOSTUNREACH: ['bad_gateway', 'is unreachable'],
+  ENETUNREACH: ['bad_gateway', 'is unreachable'],
+  ETIMEDOUT: ['gateway_timeout', 'did not accept the connection in time'],
+  CERT_HAS_EXPIRED: ['bad_gateway', 'presented an expired TLS certificate'],
+  DEPTH_ZERO_SELF_SIGNED_CERT: ['bad_gateway', 'presented an untrusted TLS certificate'],
+  SELF_SIGNED_CERT_IN_CHAIN: ['bad_gateway', 'presented an untrusted TLS certificate'],
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: ['bad_gateway', 'presented an untrusted TLS certificate'],
+  ERR_TLS_CERT_ALTNAME_INVALID: ['bad_gateway', 'presented a TLS certificate for another host'],
+};
+
+/** Maps a failure of the upstream request of `adapter` to what the caller is told. */
+export function toUpstreamError(error: unknown, adapter: string): AtlasError {
+  if (error instanceof AtlasError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  const [id, what] =
+    UPSTREAM_FAILURES[code] ??
+    (code.startsWith('HPE_')
+      ? (['bad_gateway', 'sent an invalid HTTP response'] as const)
+      : (['bad_gateway', 'failed'] as const));
+  return new AtlasError(id, `The upstream of adapter "${adapter}" ${what}.`, { cause: error });
+}
+
+/**
+ * Answers with `{ id, message }`. When the response has already started
+ * (an upstream that fails mid-body) the only honest signal left is to cut the
+ * connection, so the client sees a truncated response rather than a complete one.
+ */
+export function sendError(res: ServerResponse, error: AtlasError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (res.destroyed) return;
+  const body = JSON.stringify({ id: error.id, message: error.message });
+  res.statusCode = error.status;
+  if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.setHeader('cache-control', 'no-store');
+  res.end(body);
+}

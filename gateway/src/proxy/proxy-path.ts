@@ -1,0 +1,45 @@
+import type { ResolvedAdapter } from '../config/resolve-adapters';
+
+export interface ProxyPath {
+  /** The adapter segment, raw: looked up exactly, never decoded. */
+  readonly adapter: string;
+  /** The rest of the path, raw ("" or starting with "/"). */
+  readonly path: string;
+  /** The query string with its "?", raw, or "". */
+  readonly query: string;
+}
+
+/** Splits `/<adapter>/<path>?<query>` (the URL below /v1/apis/http) without decoding anything. */
+export function splitProxyPath(url: string): ProxyPath {
+  const queryAt = url.indexOf('?');
+  const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : url.slice(queryAt);
+  const slash = pathname.indexOf('/', 1);
+  return slash === -1
+    ? { adapter: pathname.slice(1), path: '', query }
+    : { adapter: pathname.slice(1, slash), path: pathname.slice(slash), query };
+}
+
+const ENCODED_SEPARATOR_OR_DOT = /%(2e|2f)/gi;
+
+/**
+ * Names what makes a path unsafe to forward, or returns undefined. Dot
+ * segments ("." and "..", also percent-encoded in any case and hidden behind
+ * an encoded slash) could walk out of the base URL's path prefix on an
+ * upstream that normalizes; backslashes are separators to some servers.
+ */
+export function findUnsafePathPart(path: string): string | undefined {
+  if (path.includes('\\') || /%5c/i.test(path)) return 'a backslash';
+  // Fast path: nothing that can spell a dot segment.
+  if (!path.includes('.') && !path.includes('%')) return undefined;
+  const decoded = path.replace(ENCODED_SEPARATOR_OR_DOT, (match) => (match[2] === 'f' || match[2] === 'F' ? '/' : '.'));
+  for (const segment of decoded.split('/')) {
+    if (segment === '.' || segment === '..') return 'a dot segment ("." or "..")';
+  }
+  return undefined;
+}
+
+/** The upstream path: the base URL's prefix, then the caller's path, as raw bytes. */
+export function toUpstreamPath(adapter: ResolvedAdapter, path: string): string {
+  return path === '' || path === '/' ? adapter.ownPath : adapter.basePath + path;
+}

@@ -1,0 +1,69 @@
+import type { RequestHandler } from 'express';
+import type { ResolvedAdapter } from '../config/resolve-adapters';
+import { getRequestContext } from '../http/context';
+import { AtlasError } from '../http/errors';
+import { createAdapterProxy } from './create-adapter-proxy';
+import { prepareRequestHeaders } from './forward-headers';
+import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
+
+interface Route {
+  readonly adapter: ResolvedAdapter;
+  readonly headerNames: readonly string[];
+  readonly allowHeader: string | undefined;
+  readonly proxy: ReturnType<typeof createAdapterProxy>;
+}
+
+/**
+ * Serves `/v1/apis/http/<adapter>/<path>` (mounted at /v1/apis/http): finds
+ * the adapter by exact name, refuses what must not be forwarded, rewrites the
+ * headers and the path, and hands the request to that adapter's proxy.
+ */
+export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHandler {
+  // A Map, not an object: "__proto__" or "constructor" are just unknown names.
+  const routes = new Map<string, Route>(
+    adapters.map((adapter) => [
+      adapter.name,
+      {
+        adapter,
+        headerNames: Object.keys(adapter.headers),
+        allowHeader: adapter.allowedMethods && [...adapter.allowedMethods].join(', '),
+        proxy: createAdapterProxy(adapter),
+      },
+    ]),
+  );
+
+  return (req, res, next) => {
+    const { adapter: name, path, query } = splitProxyPath(req.url);
+    const route = routes.get(name);
+    if (route === undefined) {
+      throw new AtlasError(
+        'adapter_not_found',
+        name === ''
+          ? 'Name an adapter: /v1/apis/http/<adapter>/<path>. GET /v1/apis lists them.'
+          : `No adapter is named "${name.slice(0, 64)}". GET /v1/apis lists the adapters.`,
+      );
+    }
+    const { adapter } = route;
+    const context = getRequestContext(req);
+    context.adapter = adapter.name;
+    if (adapter.unavailable !== undefined) {
+      throw new AtlasError('adapter_unavailable', `Adapter "${adapter.name}" is unavailable: ${adapter.unavailable}.`);
+    }
+    if (adapter.allowedMethods !== undefined && !adapter.allowedMethods.has(req.method)) {
+      throw new AtlasError(
+        'method_not_allowed',
+        `Adapter "${adapter.name}" does not allow ${req.method}; it allows ${route.allowHeader}.`,
+        {
+          headers: { allow: route.allowHeader! },
+        },
+      );
+    }
+    const unsafe = findUnsafePathPart(path);
+    if (unsafe !== undefined) {
+      throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
+    }
+    prepareRequestHeaders(req.headers, route.headerNames, context.requestId);
+    req.url = toUpstreamPath(adapter, path) + query;
+    return route.proxy(req, res, next);
+  };
+}

@@ -1,0 +1,159 @@
+import { isIP } from 'node:net';
+import { ConfigError, type ConfigProblem } from './config/config-error';
+
+/** Everything the gateway takes from its environment, parsed once and frozen. */
+export interface Settings {
+  readonly port: number;
+  readonly host: string;
+  readonly adapterSource: AdapterSource;
+  readonly auth: AuthSettings;
+  readonly logLevel: LogLevel;
+  readonly shutdownGraceMs: number;
+}
+
+export type AdapterSource =
+  { readonly kind: 'json'; readonly text: string } | { readonly kind: 'file'; readonly path: string };
+
+export interface AuthSettings {
+  /** Static caller tokens. Never log these. */
+  readonly accessTokens: readonly string[];
+  readonly oidc: OidcSettings | undefined;
+  /** ATLAS_AUTH=none with nothing configured: callers are not authenticated (loopback only). */
+  readonly disabled: boolean;
+}
+
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwksUrl: URL;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const DEFAULT_CONFIG_FILE = 'Pulumi.dev.yaml';
+export const MIN_ACCESS_TOKEN_LENGTH = 32;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readSettings(env: Env): Settings {
+  const problems: ConfigProblem[] = [];
+  const fail = (where: string, message: string) => {
+    problems.push({ where, message });
+  };
+
+  const port = readInteger(env, 'PORT', 8080, 0, 65_535, fail);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const shutdownGraceMs = readInteger(env, 'ATLAS_SHUTDOWN_GRACE_MS', 20_000, 0, 120_000, fail);
+
+  const logLevel = (env.ATLAS_LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) fail('ATLAS_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const adapterSource: AdapterSource =
+    env.ATLAS_ADAPTERS !== undefined && env.ATLAS_ADAPTERS.trim() !== ''
+      ? { kind: 'json', text: env.ATLAS_ADAPTERS }
+      : { kind: 'file', path: env.ATLAS_CONFIG?.trim() || DEFAULT_CONFIG_FILE };
+
+  const auth = readAuth(env, host, fail);
+  if (problems.length > 0) throw new ConfigError('the gateway environment is not valid', problems);
+  return Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs });
+}
+
+function readAuth(env: Env, host: string, fail: (where: string, message: string) => void): AuthSettings {
+  const accessTokens = (env.ATLAS_ACCESS_TOKENS ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token !== '');
+  accessTokens.forEach((token, index) => {
+    if (token.length < MIN_ACCESS_TOKEN_LENGTH) {
+      fail(
+        'ATLAS_ACCESS_TOKENS',
+        `token ${index + 1} has ${token.length} characters; use at least ${MIN_ACCESS_TOKEN_LENGTH} random characters (for example: openssl rand -hex 32)`,
+      );
+    }
+  });
+
+  const oidc = readOidc(env, fail);
+  const mode = env.ATLAS_AUTH?.trim();
+  if (mode !== undefined && mode !== '' && mode !== 'none') {
+    fail(
+      'ATLAS_AUTH',
+      `"${mode}" is not supported: the only value is "none" (no caller authentication, loopback only)`,
+    );
+  }
+  const configured = accessTokens.length > 0 || oidc !== undefined;
+  const disabled = !configured && mode === 'none';
+  if (!configured && mode !== 'none') {
+    fail(
+      'ATLAS_ACCESS_TOKENS',
+      'no caller authentication is configured: set ATLAS_ACCESS_TOKENS (comma-separated tokens) and/or ATLAS_OIDC_ISSUER, ATLAS_OIDC_AUDIENCE and ATLAS_OIDC_JWKS_URL; for local use only, ATLAS_AUTH=none turns authentication off',
+    );
+  }
+  if (disabled && !isLoopbackHost(host)) {
+    fail(
+      'ATLAS_AUTH',
+      `"none" is refused because HOST=${host} is not a loopback address: configure ATLAS_ACCESS_TOKENS or OIDC, or listen on 127.0.0.1`,
+    );
+  }
+  return Object.freeze({ accessTokens: Object.freeze(accessTokens), oidc, disabled });
+}
+
+function readOidc(env: Env, fail: (where: string, message: string) => void): OidcSettings | undefined {
+  const issuer = env.ATLAS_OIDC_ISSUER?.trim() ?? '';
+  const audience = env.ATLAS_OIDC_AUDIENCE?.trim() ?? '';
+  const jwks = env.ATLAS_OIDC_JWKS_URL?.trim() ?? '';
+  if (issuer === '' && audience === '' && jwks === '') return undefined;
+  const missing = (
+    [
+      ['ATLAS_OIDC_ISSUER', issuer],
+      ['ATLAS_OIDC_AUDIENCE', audience],
+      ['ATLAS_OIDC_JWKS_URL', jwks],
+    ] as const
+  ).filter(([, value]) => value === '');
+  for (const [name] of missing) {
+    fail(name, 'is required when any ATLAS_OIDC_* variable is set (issuer, audience and JWKS URL go together)');
+  }
+  if (missing.length > 0) return undefined;
+  let jwksUrl: URL;
+  try {
+    jwksUrl = new URL(jwks);
+  } catch {
+    fail(
+      'ATLAS_OIDC_JWKS_URL',
+      `"${jwks}" is not an absolute URL, such as https://issuer.example.com/.well-known/jwks.json`,
+    );
+    return undefined;
+  }
+  if (jwksUrl.protocol !== 'https:' && !(jwksUrl.protocol === 'http:' && isLoopbackHost(jwksUrl.hostname))) {
+    fail('ATLAS_OIDC_JWKS_URL', `"${jwks}" must use https (plain http is accepted for loopback addresses only)`);
+    return undefined;
+  }
+  return Object.freeze({ issuer, audience, jwksUrl });
+}
+
+function readInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  fail: (where: string, message: string) => void,
+): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(name, `"${raw}" is not a whole number from ${min} to ${max}, such as ${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === 'localhost') return true;
+  if (isIP(bare) === 4) return bare.startsWith('127.');
+  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
+  return false;
+}
