@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createApp } from '../../gateway/src/app';
+import { createAuthenticator } from '../../gateway/src/auth/authenticate';
+import { parseAdaptersJson } from '../../gateway/src/config/parse-adapters';
+import { resolveAdapters } from '../../gateway/src/config/resolve-adapters';
+import type { AdapterInput } from '../../gateway/src/config/schema';
+import { createLogger } from '../../gateway/src/logger';
+import type { AuthSettings } from '../../gateway/src/settings';
+import { close, listen } from './http';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+export const GATEWAY_MAIN = path.join(REPO_ROOT, 'gateway/dist/main.js');
+
+/** A static caller token valid for the in-process gateway by default. */
+export const CALLER_TOKEN = 'caller-token-0123456789abcdef0123456789';
+export const CALLER_AUTH = { authorization: `Bearer ${CALLER_TOKEN}` } as const;
+
+export interface InProcessGateway {
+  readonly url: string;
+  readonly server: http.Server;
+  /** Every log line written so far, as raw JSON text. */
+  readonly logLines: string[];
+  /** The log lines, parsed. */
+  logs(): Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+export interface InProcessOptions {
+  readonly adapters: AdapterInput[];
+  /** Environment for `${{ VAR }}` substitution. */
+  readonly env?: Record<string, string>;
+  /** Defaults to the static CALLER_TOKEN only. */
+  readonly auth?: Partial<AuthSettings>;
+}
+
+/**
+ * The real gateway app (config parsing, secret resolution, auth, logging,
+ * proxy) served by a real HTTP server on 127.0.0.1, in this process.
+ */
+export async function startGateway(options: InProcessOptions): Promise<InProcessGateway> {
+  const parsed = parseAdaptersJson(JSON.stringify(options.adapters));
+  const { adapters } = resolveAdapters(parsed, options.env ?? {});
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const app = createApp({
+    adapters,
+    authenticate: createAuthenticator({
+      accessTokens: [CALLER_TOKEN],
+      oidc: undefined,
+      disabled: false,
+      ...options.auth,
+    }),
+    logger: createLogger('info', sink),
+  });
+  const server = http.createServer(app);
+  const url = await listen(server);
+  return {
+    url,
+    server,
+    logLines,
+    logs: () => logLines.map((line) => JSON.parse(line) as Record<string, unknown>),
+    close: () => close(server),
+  };
+}
+
+export interface GatewayProcess {
+  readonly process: ChildProcess;
+  /** Set once the gateway has logged that it listens. */
+  readonly url: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code once the process has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * Runs the compiled gateway (gateway/dist/main.js, built by `npm test`) as a
+ * real process with exactly `env` (plus PATH), and waits until it listens or
+ * exits.
+ */
+export async function spawnGateway(env: Record<string, string>, cwd = REPO_ROOT): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve) => {
+    const check = () => {
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"Atlas gateway listening"/.exec(out);
+      if (match) resolve(match[1]!);
+    };
+    child.stdout.on('data', check);
+    void exited.then(() => resolve(''));
+  });
+  return { process: child, url, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Stops a spawned gateway if it is still running. */
+export async function stopGateway(gateway: GatewayProcess): Promise<void> {
+  if (gateway.process.exitCode === null && gateway.process.signalCode === null) {
+    gateway.process.kill('SIGKILL');
+    await gateway.exited;
+  }
+}
