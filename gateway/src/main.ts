@@ -89,10 +89,10 @@ main(process.env).catch((error: unknown) => {
   if (error instanceof ConfigError) {
     process.stderr.write(`atlas gateway: cannot start: ${error.message}\n`);
   } else {
-    const code = (error as NodeJS.ErrnoException).code;
+    const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
     process.stderr.write(
       code === 'EADDRINUSE'
-        ? `atlas gateway: cannot start: the port is already in use; set PORT to a free port\n`
+        ? `atlas gateway: cannot start: port ${port} on ${address} is already in use; set PORT to a free port\n`
         : `atlas gateway: cannot start: ${(error as Error).stack ?? String(error)}\n`,
     );
   }

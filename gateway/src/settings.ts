@@ -32,6 +32,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export const DEFAULT_CONFIG_FILE = 'Pulumi.dev.yaml';
+const OIDC_VARIABLES = ['ATLAS_OIDC_ISSUER', 'ATLAS_OIDC_AUDIENCE', 'ATLAS_OIDC_JWKS_URL'] as const;
 export const MIN_ACCESS_TOKEN_LENGTH = 32;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -81,18 +82,20 @@ function readAuth(env: Env, host: string, fail: (where: string, message: string)
       `"${mode}" is not supported: the only value is "none" (no caller authentication, loopback only)`,
     );
   }
+  // Half-set OIDC variables are already reported; "nothing configured" would only add noise.
+  const oidcAttempted = OIDC_VARIABLES.some((name) => (env[name]?.trim() ?? '') !== '');
   const configured = accessTokens.length > 0 || oidc !== undefined;
   const disabled = !configured && mode === 'none';
-  if (!configured && mode !== 'none') {
+  if (!configured && !oidcAttempted && mode !== 'none') {
     fail(
       'ATLAS_ACCESS_TOKENS',
       'no caller authentication is configured: set ATLAS_ACCESS_TOKENS (comma-separated tokens) and/or ATLAS_OIDC_ISSUER, ATLAS_OIDC_AUDIENCE and ATLAS_OIDC_JWKS_URL; for local use only, ATLAS_AUTH=none turns authentication off',
     );
   }
-  if (disabled && !isLoopbackHost(host)) {
+  if (mode === 'none' && !isLoopbackHost(host)) {
     fail(
       'ATLAS_AUTH',
-      `"none" is refused because HOST=${host} is not a loopback address: configure ATLAS_ACCESS_TOKENS or OIDC, or listen on 127.0.0.1`,
+      `"none" is refused because HOST=${host} is not a loopback address: remove ATLAS_AUTH and configure ATLAS_ACCESS_TOKENS or OIDC, or listen on 127.0.0.1`,
     );
   }
   return Object.freeze({ accessTokens: Object.freeze(accessTokens), oidc, disabled });

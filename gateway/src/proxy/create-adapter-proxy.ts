@@ -5,6 +5,7 @@ import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { AtlasError, toUpstreamError } from '../http/errors';
 import { failRequest } from '../http/respond';
 import { prepareResponseHeaders } from './forward-headers';
+import { limitResponseTime } from './response-timeout';
 
 /**
  * Upstream connections are kept alive and reused. Idle sockets are closed
@@ -38,14 +39,9 @@ export function createAdapterProxy(adapter: ResolvedAdapter): RequestHandler<Inc
     plugins: [
       (server) => {
         server.on('proxyReq', (proxyReq) => {
-          // Counts from the moment a connection is assigned (so it covers connecting) until response headers arrive.
-          const timer = setTimeout(
-            () => proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
-            adapter.timeoutMs,
+          limitResponseTime(proxyReq, adapter.timeoutMs, () =>
+            proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
           );
-          const clear = () => clearTimeout(timer);
-          proxyReq.once('response', clear);
-          proxyReq.once('close', clear);
         });
         server.on('proxyRes', (proxyRes, _req, res) => {
           const keepAlive =
