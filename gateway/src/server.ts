@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 
 export interface ServerOptions {
@@ -40,12 +42,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const server = http.createServer(SERVER_TIMEOUTS, listener);
   server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    logger.debug({ code: error.code }, 'rejected a malformed request');
-    if (socket.writable && !socket.destroyed)
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerMalformedRequest(error, socket, logger));
 
   server.listen(options.port, options.host);
   await once(server, 'listening');
@@ -55,6 +52,31 @@ export async function startServer(
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => (shuttingDown ??= drain(server, options.shutdownGraceMs, logger, onDrain));
   return { server, url, shutdown };
+}
+
+/** Requests Node's parser rejects still get the gateway's JSON error and a request id. */
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large.'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request was not received in time.'],
+};
+
+function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  const requestId = randomUUID();
+  logger.info({ requestId, status: 400, error: 'bad_request', cause: error.code }, 'rejected a malformed request');
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = CLIENT_ERRORS[error.code ?? ''] ?? [
+    400,
+    'Bad Request',
+    'The request is not valid HTTP.',
+  ];
+  const body = JSON.stringify({ id: 'bad_request', message });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 async function drain(server: http.Server, graceMs: number, logger: Logger, onDrain: () => void): Promise<void> {

@@ -19,10 +19,26 @@ const AGENT_OPTIONS: http.AgentOptions = {
   timeout: 30_000,
 };
 
+const UPSTREAM_URL = Symbol('atlas.upstreamUrl');
+
+type WithUpstreamUrl = IncomingMessage & { [UPSTREAM_URL]?: string };
+
+/**
+ * Sets the raw path and query the proxy sends upstream. They travel beside
+ * `req.url` rather than in it because http-proxy-middleware parses `req.url`
+ * as a URL before proxying, and a path such as `//` or `//a:b/x` is not one:
+ * it would skip the proxy. `req.url` is set to "/" for that check, and the
+ * `pathRewrite` hook below puts the raw path back.
+ */
+export function setUpstreamUrl(req: IncomingMessage, url: string): void {
+  (req as WithUpstreamUrl)[UPSTREAM_URL] = url;
+  req.url = '/';
+}
+
 /**
  * One proxy per adapter, built at start-up: its own agent (connection pool),
- * its fixed target and its headers. The request's own `url` has been
- * rewritten to the upstream path by the router before this runs.
+ * its fixed target and its headers. The router has set the upstream path
+ * (`setUpstreamUrl`) before this runs.
  */
 export function createAdapterProxy(adapter: ResolvedAdapter): RequestHandler<IncomingMessage, ServerResponse> {
   const agent = adapter.target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS);
@@ -33,6 +49,7 @@ export function createAdapterProxy(adapter: ResolvedAdapter): RequestHandler<Inc
     changeOrigin: true,
     agent,
     headers: adapter.headers,
+    pathRewrite: (_path, req) => (req as WithUpstreamUrl)[UPSTREAM_URL],
     // The default plugins log URLs and answer errors in plain text; the
     // gateway logs and answers in its own format.
     ejectPlugins: true,

@@ -9,8 +9,14 @@ export interface ProxyPath {
   readonly query: string;
 }
 
-/** Splits `/<adapter>/<path>?<query>` (the URL below /v1/apis/http) without decoding anything. */
-export function splitProxyPath(url: string): ProxyPath {
+/**
+ * Splits `/<adapter>/<path>?<query>` (the URL below /v1/apis/http) without
+ * decoding anything. An absolute-form request target, which HTTP/1.1 servers
+ * must accept (`GET http://host/v1/...`), keeps its scheme and host in front
+ * of that after routing; they are dropped, since each adapter fixes its own.
+ */
+export function splitProxyPath(requestUrl: string): ProxyPath {
+  const url = requestUrl.startsWith('/') ? requestUrl : toOriginForm(requestUrl);
   const queryAt = url.indexOf('?');
   const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
   const query = queryAt === -1 ? '' : url.slice(queryAt);
@@ -18,6 +24,13 @@ export function splitProxyPath(url: string): ProxyPath {
   return slash === -1
     ? { adapter: pathname.slice(1), path: '', query }
     : { adapter: pathname.slice(1, slash), path: pathname.slice(slash), query };
+}
+
+function toOriginForm(url: string): string {
+  const authority = url.indexOf('://');
+  if (authority === -1) return url;
+  const path = url.slice(authority + 3).search(/[/?]/);
+  return path === -1 ? '/' : url.slice(authority + 3 + path);
 }
 
 const ENCODED_SEPARATOR_OR_DOT = /%(2e|2f)/gi;

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { getRequestContext } from '../http/context';
 import { AtlasError } from '../http/errors';
-import { createAdapterProxy } from './create-adapter-proxy';
+import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
 import { prepareRequestHeaders } from './forward-headers';
 import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
 
@@ -63,7 +63,7 @@ export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHa
       throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
     }
     prepareRequestHeaders(req.headers, route.headerNames, context.requestId);
-    req.url = toUpstreamPath(adapter, path) + query;
+    setUpstreamUrl(req, toUpstreamPath(adapter, path) + query);
     return route.proxy(req, res, next);
   };
 }
