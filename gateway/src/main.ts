@@ -25,6 +25,21 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   const logger = createLogger(settings.logLevel);
+  logger.debug(
+    {
+      port: settings.port,
+      host: settings.host,
+      logLevel: settings.logLevel,
+      shutdownGraceMs: settings.shutdownGraceMs,
+      adapters: adapters.map(({ name, baseUrl, timeoutMs, allowedMethods }) => ({
+        name,
+        baseUrl,
+        timeoutMs,
+        allowedMethods: allowedMethods && [...allowedMethods],
+      })),
+    },
+    'settings',
+  );
   for (const warning of loaded.warnings) logger.warn(warning);
   for (const problem of problems) {
     logger.warn(`${describeSecretProblem(problem)}. Until then its requests get 503 adapter_unavailable.`);
@@ -52,6 +67,8 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   const running = await startServer(app, settings, logger, () => {
     draining = true;
   });
+  // http-proxy-middleware watches the server's 'close' once per adapter proxy.
+  running.server.setMaxListeners(10 + adapters.length);
   logger.info(
     {
       url: running.url,

@@ -61,6 +61,8 @@ export async function startGateway(options: InProcessOptions): Promise<InProcess
     logger: createLogger('info', sink),
   });
   const server = http.createServer(app);
+  // As in main.ts: one 'close' listener per adapter proxy.
+  server.setMaxListeners(10 + adapters.length);
   const url = await listen(server);
   return {
     url,
