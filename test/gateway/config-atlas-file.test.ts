@@ -9,6 +9,7 @@ import {
   lineOf,
   makeTempDir,
   type TempDir,
+  HEROKU_ADAPTER,
 } from '../helpers/config-files';
 
 let dir: TempDir;
@@ -42,15 +43,7 @@ test('a multi-document Atlas config yields its adapters in adapterRef order, hea
       ],
       timeoutMs: 30000,
     },
-    {
-      name: 'heroku',
-      baseUrl: 'https://api.heroku.com',
-      headers: [
-        { name: 'Authorization', value: 'Bearer ${{ HEROKU_API_KEY }}' },
-        { name: 'Accept', value: 'application/vnd.heroku+json; version=3' },
-      ],
-      timeoutMs: 30000,
-    },
+    HEROKU_ADAPTER,
   ]);
 });
 

@@ -1,7 +1,15 @@
 import path from 'node:path';
 import { parseAdaptersJson, readAdapterFile } from '../../gateway/src/config/parse-adapters';
 import { REPO_ROOT } from '../helpers/gateway';
-import { configError, escapeRegExp, fixture, lineOf, makeTempDir, type TempDir } from '../helpers/config-files';
+import {
+  configError,
+  escapeRegExp,
+  fixture,
+  lineOf,
+  makeTempDir,
+  type TempDir,
+  HEROKU_ADAPTER,
+} from '../helpers/config-files';
 
 let dir: TempDir;
 beforeEach(() => {
@@ -20,17 +28,7 @@ test("the dev stack's Pulumi.dev.yaml yields exactly the heroku adapter with its
   const parsed = readAdapterFile(path.join(REPO_ROOT, 'Pulumi.dev.yaml'));
 
   expect(parsed.format).toBe('pulumi-stack');
-  expect(parsed.adapters).toEqual([
-    {
-      name: 'heroku',
-      baseUrl: 'https://api.heroku.com',
-      headers: [
-        { name: 'Authorization', value: 'Bearer ${{ HEROKU_API_KEY }}' },
-        { name: 'Accept', value: 'application/vnd.heroku+json; version=3' },
-      ],
-      timeoutMs: 30000,
-    },
-  ]);
+  expect(parsed.adapters).toEqual([HEROKU_ADAPTER]);
 });
 
 test('a stack file with other providers’ keys and encrypted secrets yields only its adapters', () => {
@@ -38,15 +36,7 @@ test('a stack file with other providers’ keys and encrypted secrets yields onl
 
   expect(parsed.format).toBe('pulumi-stack');
   expect(parsed.adapters).toEqual([
-    {
-      name: 'heroku',
-      baseUrl: 'https://api.heroku.com',
-      headers: [
-        { name: 'Authorization', value: 'Bearer ${{ HEROKU_API_KEY }}' },
-        { name: 'Accept', value: 'application/vnd.heroku+json; version=3' },
-      ],
-      timeoutMs: 30000,
-    },
+    HEROKU_ADAPTER,
     {
       name: 'datadog',
       baseUrl: 'https://api.datadoghq.com/api',

@@ -5,6 +5,17 @@ import { ConfigError } from '../../gateway/src/config/config-error';
 
 export const FIXTURES = path.resolve(__dirname, '../fixtures');
 
+/** The heroku adapter of Pulumi.dev.yaml, as the config readers return it. */
+export const HEROKU_ADAPTER = {
+  name: 'heroku',
+  baseUrl: 'https://api.heroku.com',
+  headers: [
+    { name: 'Authorization', value: 'Bearer ${{ HEROKU_API_KEY }}' },
+    { name: 'Accept', value: 'application/vnd.heroku+json; version=3' },
+  ],
+  timeoutMs: 30000,
+};
+
 export function fixture(name: string): string {
   return path.join(FIXTURES, name);
 }

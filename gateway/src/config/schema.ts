@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
 import { findMalformedPlaceholder } from './placeholders';
 
 /**
@@ -10,18 +11,7 @@ import { findMalformedPlaceholder } from './placeholders';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Header names the gateway owns: an adapter may not set them. */
-const RESERVED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'transfer-encoding',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-]);
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'expect', ...HOP_BY_HOP_HEADERS]);
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 

@@ -1,5 +1,3 @@
-import type { ServerResponse } from 'node:http';
-
 /** The error ids clients see, with their HTTP status. */
 const STATUS = {
   bad_request: 400,
@@ -22,6 +20,8 @@ export type ErrorId = keyof typeof STATUS;
 export class AtlasError extends Error {
   override readonly name = 'AtlasError';
   readonly status: number;
+  /** Extra response headers, such as `Allow` or `WWW-Authenticate`. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
   constructor(
     readonly id: ErrorId,
@@ -32,8 +32,6 @@ export class AtlasError extends Error {
     this.status = STATUS[id];
     this.headers = options.headers;
   }
-
-  readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
 /** How each way an upstream can fail reaches the caller. */
@@ -63,24 +61,4 @@ export function toUpstreamError(error: unknown, adapter: string): AtlasError {
       ? (['bad_gateway', 'sent an invalid HTTP response'] as const)
       : (['bad_gateway', 'failed'] as const));
   return new AtlasError(id, `The upstream of adapter "${adapter}" ${what}.`, { cause: error });
-}
-
-/**
- * Answers with `{ id, message }`. When the response has already started
- * (an upstream that fails mid-body) the only honest signal left is to cut the
- * connection, so the client sees a truncated response rather than a complete one.
- */
-export function sendError(res: ServerResponse, error: AtlasError): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  if (res.destroyed) return;
-  const body = JSON.stringify({ id: error.id, message: error.message });
-  res.statusCode = error.status;
-  if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.setHeader('content-length', Buffer.byteLength(body));
-  res.setHeader('cache-control', 'no-store');
-  res.end(body);
 }

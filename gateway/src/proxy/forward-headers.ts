@@ -1,25 +1,16 @@
 /* eslint-disable @typescript-eslint/no-dynamic-delete -- header maps are edited by name: that is this module's job */
 import type { IncomingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
 
 /** The caller's credentials for the gateway: never for the upstream. */
 const CALLER_CREDENTIALS = ['authorization', 'atlas-accesstoken', 'cookie', 'proxy-authorization'];
 
 /**
- * Hop-by-hop headers (RFC 9110 §7.6.1) and Expect, which the gateway has
- * already answered. Transfer-Encoding is hop-by-hop too but frames the body
- * being streamed, so Node's client re-encodes it rather than dropping it.
+ * Expect has already been answered by the gateway (100 Continue).
+ * Transfer-Encoding is left in place: Node's client re-encodes the body it frames.
  */
-const REQUEST_HOP_BY_HOP = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'http2-settings',
-];
-const RESPONSE_HOP_BY_HOP = ['keep-alive', 'proxy-connection', 'proxy-authenticate', 'trailer', 'upgrade', 'te'];
+const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP_HEADERS, 'expect', 'http2-settings'];
+const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP_HEADERS, 'proxy-authenticate'];
 /** Headers that frame the body: a `Connection` token cannot remove them. */
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
 
