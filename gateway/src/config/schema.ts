@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
-import { findMalformedPlaceholder } from './placeholders';
+import { findMalformedPlaceholder, findPlaceholders } from './placeholders';
 
 /**
  * The adapter model, written once: the gateway validates its start-up config
@@ -14,6 +14,17 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'expect', ...HOP_BY_HOP_HEADERS]);
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/**
+ * Variables the gateway or its platform set: substituting them would send
+ * the gateway's own settings (caller tokens, AWS credentials endpoints)
+ * upstream, or let a secret override them.
+ */
+const RESERVED_VARIABLE = /^(ATLAS_|AWS_|ECS_|NODE_|npm_)|^(PORT|HOST|PATH|HOME|HOSTNAME|PWD|USER)$/;
+
+export function isReservedVariable(name: string): boolean {
+  return RESERVED_VARIABLE.test(name);
+}
 
 const ADAPTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -37,6 +48,14 @@ export const adapterHeaderSchema = z.strictObject({
           code: 'custom',
           message: `has a malformed placeholder near "${malformed}": write \${{ VAR_NAME }} with a name of letters, digits and _`,
         });
+      }
+      for (const name of findPlaceholders(value)) {
+        if (isReservedVariable(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `\${{ ${name} }} names a variable of the gateway or its platform, not a secret of yours: use another name, such as HEROKU_API_KEY`,
+          });
+        }
       }
     }),
 });

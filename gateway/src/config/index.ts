@@ -1,0 +1,28 @@
+/**
+ * The config model shared by the gateway, the Pulumi program and the CLI:
+ * the adapter schema, its file readers and `${{ VAR }}` placeholders. It
+ * loads no HTTP machinery, so `infra/` can import it cheaply.
+ */
+export { ConfigError, type ConfigProblem } from './config-error';
+export {
+  ADAPTER_API_VERSION,
+  ATLAS_API_VERSION,
+  STACK_ADAPTERS_KEY,
+  detectConfigFormat,
+  parseAdapterFile,
+  parseAdaptersJson,
+  readAdapterFile,
+  type ConfigFormat,
+  type ParsedAdapterFile,
+} from './parse-adapters';
+export { findPlaceholders, substitutePlaceholders } from './placeholders';
+export {
+  DEFAULT_TIMEOUT_MS,
+  adapterHeaderSchema,
+  adapterSchema,
+  adaptersSchema,
+  isReservedVariable,
+  type Adapter,
+  type AdapterHeader,
+  type AdapterInput,
+} from './schema';

@@ -1,0 +1,32 @@
+import * as awsx from '@pulumi/awsx';
+import * as pulumi from '@pulumi/pulumi';
+import path from 'node:path';
+
+const REPO_ROOT = path.resolve(__dirname, '..');
+
+/**
+ * The gateway image, built from gateway/Dockerfile with the repository as
+ * context (the image installs the gateway workspace from the root lockfile),
+ * for the Fargate tasks' platform, and pushed to a private ECR repository.
+ */
+export function buildGatewayImage(
+  name: string,
+  opts?: pulumi.ComponentResourceOptions,
+): { imageUri: pulumi.Output<string> } {
+  const repository = new awsx.ecr.Repository(
+    name,
+    { forceDelete: true, imageScanningConfiguration: { scanOnPush: true } },
+    opts,
+  );
+  const image = new awsx.ecr.Image(
+    name,
+    {
+      repositoryUrl: repository.url,
+      context: REPO_ROOT,
+      dockerfile: path.join(REPO_ROOT, 'gateway', 'Dockerfile'),
+      platform: 'linux/amd64',
+    },
+    opts,
+  );
+  return { imageUri: image.imageUri };
+}
