@@ -88,8 +88,12 @@ export interface GatewayProcess {
  * real process with exactly `env` (plus PATH), and waits until it listens or
  * exits.
  */
-export async function spawnGateway(env: Record<string, string>, cwd = REPO_ROOT): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+export async function spawnGateway(
+  env: Record<string, string>,
+  cwd = REPO_ROOT,
+  main = GATEWAY_MAIN,
+): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [main], {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
