@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { type Command } from 'commander';
+import { ConfigError, findPlaceholders, readAdapterFile } from '@atlas/gateway/config';
+import { appendAdapter } from '../append-adapter';
+import { parseHeader } from '../parse-header';
+import { writeFileAtomically } from '../write-atomically';
+
+export function addConfigCommands(program: Command): void {
+  const config = program
+    .command('config')
+    .description('edit and check Atlas config files (Atlas config or Pulumi stack config)');
+
+  config
+    .command('add-http-adapter')
+    .description('add an HTTP adapter to a config file; the change only adds lines')
+    .requiredOption(
+      '-f, --file <file>',
+      'the config file: an Atlas config or a Pulumi stack config (Pulumi.<stack>.yaml)',
+    )
+    .requiredOption('--adapter-name <name>', 'the adapter name: lower-case letters, digits and -')
+    .requiredOption('--base-url <url>', 'the upstream base URL, such as https://api.heroku.com')
+    .option(
+      '-H, --header <header>',
+      "a header to add, 'Name: value' (repeatable); single-quote ${{ VAR }}",
+      parseHeader,
+      [],
+    )
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ atlas config add-http-adapter -f Pulumi.dev.yaml --adapter-name heroku \\
+      --base-url https://api.heroku.com \\
+      -H 'Authorization: Bearer \${{ HEROKU_API_KEY }}' \\
+      -H 'Accept: application/vnd.heroku+json; version=3'`,
+    )
+    .action(
+      (options: { file: string; adapterName: string; baseUrl: string; header: { name: string; value: string }[] }) => {
+        const text = readText(options.file);
+        const result = appendAdapter(text, options.file, {
+          name: options.adapterName,
+          baseUrl: options.baseUrl,
+          headers: options.header,
+        });
+        writeFileAtomically(options.file, result.text);
+        const lines = [`Added HTTP adapter "${result.adapter.name}" (${result.adapter.baseUrl}) to ${options.file}.`];
+        const variables = [...new Set(result.adapter.headers.flatMap((header) => findPlaceholders(header.value)))];
+        if (variables.length > 0) {
+          lines.push('Next:');
+          for (const variable of variables) {
+            lines.push(
+              result.format === 'pulumi-stack'
+                ? `  pulumi config set --secret ${variable} <value>`
+                : `  set the environment variable ${variable} in the Atlas deployment (locally: export ${variable}=<value>)`,
+            );
+          }
+        }
+        lines.push(`Then call it: atlas curl /v1/apis/http/${result.adapter.name}/`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
+
+  config
+    .command('validate')
+    .description('check a config file against the adapter schema the gateway and Pulumi use')
+    .requiredOption('-f, --file <file>', 'the config file')
+    .option('--env', 'also report ${{ VAR }}s missing from the environment')
+    .addHelpText('after', '\nExample:\n  $ atlas config validate -f Pulumi.dev.yaml --env')
+    .action((options: { file: string; env?: boolean }) => {
+      const parsed = readAdapterFile(options.file);
+      for (const warning of parsed.warnings) process.stderr.write(`warning: ${warning}\n`);
+      if (options.env) {
+        const missing = parsed.adapters.flatMap((adapter) =>
+          adapter.headers.flatMap((header) =>
+            findPlaceholders(header.value)
+              .filter((variable) => (process.env[variable] ?? '') === '')
+              .map((variable) => ({
+                where: `adapter "${adapter.name}", header ${header.name}`,
+                message: `\${{ ${variable} }} is not set in the environment: export ${variable}=<value>`,
+              })),
+          ),
+        );
+        if (missing.length > 0) throw new ConfigError(`${options.file} references variables that are not set`, missing);
+      }
+      const names = parsed.adapters.map((adapter) => adapter.name).join(', ');
+      const kind = parsed.format === 'atlas' ? 'Atlas config' : 'Pulumi stack config';
+      process.stdout.write(
+        `${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}\n`,
+      );
+    });
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read ${file}`, [
+      { where: file, message: `${(error as NodeJS.ErrnoException).code ?? (error as Error).message}: check the path` },
+    ]);
+  }
+}

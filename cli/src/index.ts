@@ -1,0 +1,7 @@
+export {
+  atlasProxyFetch,
+  configureAtlas,
+  createAtlasClient,
+  type AtlasClient,
+  type AtlasClientOptions,
+} from './client';
