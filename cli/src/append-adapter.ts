@@ -3,8 +3,10 @@ import {
   type Adapter,
   ConfigError,
   type ConfigFormat,
+  type ParsedAdapterFile,
   STACK_ADAPTERS_KEY,
   adapterSchema,
+  detectConfigFormat,
   parseAdapterFile,
 } from '@atlas/gateway/config';
 import { Document, type Node, isMap, isSeq, parseAllDocuments, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -38,7 +40,7 @@ interface Style {
  * Pulumi stack config an entry is appended to `atlas:adapters`.
  */
 export function appendAdapter(text: string, file: string, adapter: NewAdapter): AppendResult {
-  const existing = parseAdapterFile(text, file);
+  const existing = readExisting(text, file);
   const validated = validateNewAdapter(adapter, file);
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) throw new ConfigError(`${file} is empty`, [{ where: file, message: 'expected a config' }]);
@@ -64,6 +66,30 @@ export function appendAdapter(text: string, file: string, adapter: NewAdapter): 
     throw new Error(`internal error: ${file} would not read back with adapter "${adapter.name}" added`);
   }
   return { format: existing.format, text: updated, adapter: validated };
+}
+
+/**
+ * The file's current adapters. A stack config without `atlas:adapters` is
+ * a valid place for the first one (the key is added), though the gateway
+ * refuses to start on it.
+ */
+function readExisting(text: string, file: string): ParsedAdapterFile {
+  try {
+    return parseAdapterFile(text, file);
+  } catch (error) {
+    if (error instanceof ConfigError && isStackConfigWithoutAdapters(text)) {
+      return { format: 'pulumi-stack', adapters: [], warnings: [] };
+    }
+    throw error;
+  }
+}
+
+function isStackConfigWithoutAdapters(text: string): boolean {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs) || docs.some((doc) => doc.errors.length > 0)) return false;
+  if (detectConfigFormat(docs) !== 'pulumi-stack') return false;
+  const config = docs[0]!.get('config', true);
+  return isMap(config) && !config.has(STACK_ADAPTERS_KEY);
 }
 
 function validateNewAdapter(adapter: NewAdapter, file: string): Adapter {

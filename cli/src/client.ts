@@ -28,18 +28,32 @@ export function createAtlasClient(options: AtlasClientOptions): AtlasClient {
   if (options.token === '') throw new TypeError('Atlas token is empty');
   const doFetch = options.fetch ?? globalThis.fetch;
   return {
-    fetch(path, init = {}) {
-      const target = new URL(String(path), base);
-      if (target.origin !== base.origin) {
-        return Promise.reject(
-          new TypeError(`refusing to send the Atlas token to ${target.origin}: only ${base.origin} is allowed`),
-        );
-      }
+    // async, so a bad path rejects as fetch's own errors do instead of throwing.
+    async fetch(path, init = {}) {
+      const target = resolveGatewayUrl(base, path);
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${options.token}`);
       return doFetch(target, { ...init, headers });
     },
   };
+}
+
+/**
+ * Resolves a gateway path such as `/v1/apis` below the gateway URL, keeping
+ * a path prefix the gateway is served under (`https://host/atlas` +
+ * `/v1/apis` = `https://host/atlas/v1/apis`). An absolute URL is used as
+ * given, and only if it points at the gateway's own origin.
+ */
+export function resolveGatewayUrl(base: URL, path: string | URL): URL {
+  const raw = String(path);
+  const absolute = path instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(raw) || /^[\\/]{2}/.test(raw);
+  const target = absolute
+    ? new URL(raw, base)
+    : new URL(`${base.pathname.replace(/\/+$/, '')}/${raw.replace(/^\/+/, '')}`, base);
+  if (target.origin !== base.origin) {
+    throw new TypeError(`refusing to send the Atlas token to ${target.origin}: only ${base.origin} is allowed`);
+  }
+  return target;
 }
 
 let defaultClient: AtlasClient | undefined;
@@ -53,15 +67,13 @@ export function configureAtlas(options: AtlasClientOptions): void {
  * `fetch` through the gateway: `atlasProxyFetch('/v1/apis/http/heroku/account')`.
  * Uses the client given to `configureAtlas`, else (in Node) ATLAS_URL and ATLAS_TOKEN.
  */
-export function atlasProxyFetch(path: string | URL, init?: RequestInit): Promise<Response> {
+export async function atlasProxyFetch(path: string | URL, init?: RequestInit): Promise<Response> {
   if (defaultClient === undefined) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
     const url = env?.ATLAS_URL;
     const token = env?.ATLAS_TOKEN;
-    if (url === undefined || token === undefined) {
-      return Promise.reject(
-        new Error('atlasProxyFetch: call configureAtlas({ url, token }) first, or set ATLAS_URL and ATLAS_TOKEN'),
-      );
+    if (!url || !token) {
+      throw new Error('atlasProxyFetch: call configureAtlas({ url, token }) first, or set ATLAS_URL and ATLAS_TOKEN');
     }
     defaultClient = createAtlasClient({ url, token });
   }

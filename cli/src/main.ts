@@ -17,6 +17,15 @@ export function createProgram(): Command {
   program.addHelpText(
     'after',
     `
+Examples:
+  $ atlas config add-http-adapter -f Pulumi.dev.yaml --adapter-name heroku \\
+      --base-url https://api.heroku.com -H 'Authorization: Bearer \${{ HEROKU_API_KEY }}'
+  $ atlas config validate -f Pulumi.dev.yaml
+  $ atlas apis list
+  $ atlas curl /v1/apis/http/heroku/account
+
+Run atlas <command> --help for a command's options.
+
 Exit codes: 0 success, 1 failure (refused change, invalid file, request error), 2 usage error,
 7 gateway unreachable, 22 HTTP status 400 or above.`,
   );

@@ -10,7 +10,10 @@ interface ApiEntry {
 }
 
 export function addApisCommands(program: Command): void {
-  const apis = program.command('apis').description("the gateway's adapters");
+  const apis = program
+    .command('apis')
+    .description("the gateway's adapters")
+    .addHelpText('after', '\nExamples:\n  $ atlas apis list\n  $ atlas apis list --json');
   apis
     .command('list')
     .description('list the adapters the gateway serves')
@@ -22,8 +25,15 @@ export function addApisCommands(program: Command): void {
       '\nExample:\n  $ atlas apis list\n  KIND  NAME    BASE URL\n  HTTP  heroku  https://api.heroku.com',
     )
     .action(async (options: { json?: boolean; url?: string; token?: string }) => {
-      const client = createAtlasClient(resolveTarget(options));
-      const response = await client.fetch('/v1/apis');
+      const target = resolveTarget(options);
+      const client = createAtlasClient(target);
+      const response = await client.fetch('/v1/apis').catch((error: Error) => {
+        // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause.
+        const cause = error.cause as NodeJS.ErrnoException | undefined;
+        const reason = cause?.code ?? cause?.message ?? error.message;
+        const message = `cannot reach the gateway at ${new URL(target.url).origin}: ${reason}`;
+        throw Object.assign(new Error(message, { cause: error }), { exitCode: EXIT.unreachable });
+      });
       const text = await response.text();
       if (!response.ok) {
         process.stderr.write(`atlas: the gateway answered ${response.status}: ${text}\n`);

@@ -8,7 +8,15 @@ import { writeFileAtomically } from '../write-atomically';
 export function addConfigCommands(program: Command): void {
   const config = program
     .command('config')
-    .description('edit and check Atlas config files (Atlas config or Pulumi stack config)');
+    .description('edit and check Atlas config files (Atlas config or Pulumi stack config)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ atlas config add-http-adapter -f atlas.yaml --adapter-name heroku --base-url https://api.heroku.com \\
+      -H 'Authorization: Bearer \${{ HEROKU_API_KEY }}'
+  $ atlas config validate -f atlas.yaml --env`,
+    );
 
   config
     .command('add-http-adapter')

@@ -1,8 +1,10 @@
-import { createReadStream } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
+import { resolveGatewayUrl } from '../client';
 import { resolveTarget } from '../gateway-target';
 import { parseHeader } from '../parse-header';
 import { EXIT } from '../exit-codes';
@@ -47,15 +49,22 @@ Examples:
 async function curl(path: string, options: CurlOptions): Promise<number> {
   const target = resolveTarget(options);
   const base = new URL(target.url);
-  const url = new URL(path, base);
-  if (url.origin !== base.origin)
-    throw new Error(`refusing to send the Atlas token to ${url.origin}: pass a path such as /v1/apis`);
+  let url: URL;
+  try {
+    url = resolveGatewayUrl(base, path);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; pass a path such as /v1/apis`, { cause: error });
+  }
 
   const body = options.data ?? options.dataBinary;
   const headers: Record<string, string> = {};
   if (options.data !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   for (const { name, value } of options.header) headers[name.toLowerCase()] = value;
   headers.authorization = `Bearer ${target.token}`;
+
+  // Opened before connecting, so a missing file is reported as such and nothing is sent.
+  const upload = options.dataBinary?.startsWith('@') ? await openUpload(options.dataBinary.slice(1)) : undefined;
+  if (upload?.length !== undefined) headers['content-length'] = String(upload.length);
 
   const client = url.protocol === 'https:' ? https : http;
   const response = await new Promise<http.IncomingMessage>((resolve, reject) => {
@@ -71,8 +80,8 @@ async function curl(path: string, options: CurlOptions): Promise<number> {
         }),
       );
     });
-    if (body?.startsWith('@') && options.dataBinary !== undefined) {
-      pipeline(createReadStream(body.slice(1)), request).catch((error: Error) => request.destroy(error));
+    if (upload !== undefined) {
+      pipeline(upload.stream, request).catch((error: Error) => request.destroy(error));
     } else {
       request.end(body);
     }
@@ -86,4 +95,18 @@ async function curl(path: string, options: CurlOptions): Promise<number> {
   }
   await pipeline(response, process.stdout, { end: false });
   return response.statusCode! >= 400 ? EXIT.httpError : EXIT.ok;
+}
+
+async function openUpload(file: string): Promise<{ stream: Readable; length: number | undefined }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw new Error(`cannot read ${file} for --data-binary: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+      cause: error,
+    });
+  }
+  const stats = await handle.stat();
+  // A regular file's size is known up front; a pipe's is not, so it goes chunked.
+  return { stream: handle.createReadStream(), length: stats.isFile() ? stats.size : undefined };
 }

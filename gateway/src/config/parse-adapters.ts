@@ -195,7 +195,8 @@ function parseAtlasConfig(docs: readonly Document[], file: string, lines: LineCo
 }
 
 function validateAdapters(value: unknown, source: string, where: (path: PathSegment[]) => string): Adapter[] {
-  const result = adaptersSchema.safeParse(value);
+  // reportInput: to tell a missing field from one of the wrong type.
+  const result = adaptersSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   throw new ConfigError(
     `${source} has invalid adapters`,
@@ -211,10 +212,19 @@ function toProblem(issue: z.core.$ZodIssue, where: (path: PathSegment[]) => stri
       message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: adapters have name, baseUrl, headers, allowedMethods and timeoutMs`,
     };
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return { where: where(path), message: `is required: ${issue.message}` };
+  if (issue.code === 'invalid_type') {
+    const message =
+      issue.input === undefined
+        ? `is required: ${issue.message}`
+        : `${describeValue(issue.input)} is not valid: ${issue.message}`;
+    return { where: where(path), message };
   }
   return { where: where(path), message: issue.message };
+}
+
+function describeValue(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 function formatPath(path: readonly PathSegment[]): string {
