@@ -31,18 +31,28 @@ export function createApp({ adapters, authenticate, logger, isDraining = () => f
   app.use(logRequests(logger, isDraining));
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
+  // The proxy first: it is the route nearly every request takes.
+  app.use('/v1/apis/http', routeToAdapters(adapters));
   app.get('/v1/apis', (_req, res) => sendJson(res, 200, apiList));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
-  app.use('/v1/apis/http', routeToAdapters(adapters));
   app.use(notFound);
   app.use(handleError(logger));
   return app;
 }
 
 function requireCaller(authenticate: Authenticate): RequestHandler {
-  return async (req, _res, next) => {
-    getRequestContext(req).caller = await authenticate(req);
-    next();
+  return (req, _res, next) => {
+    const caller = authenticate(req);
+    // Static tokens are checked synchronously: no promise on the hot path.
+    if (typeof caller === 'string') {
+      getRequestContext(req).caller = caller;
+      next();
+      return;
+    }
+    return caller.then((identity) => {
+      getRequestContext(req).caller = identity;
+      next();
+    });
   };
 }
 

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { parseAdaptersJson, readAdapterFile } from '../../gateway/src/config/parse-adapters';
+import { readAdapterFile } from '../../gateway/src/config/parse-adapters';
+import { parseAdaptersJson } from '../../gateway/src/config/validate-adapters';
 import { REPO_ROOT } from '../helpers/gateway';
 import {
   configError,

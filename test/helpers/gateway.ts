@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../gateway/src/app';
 import { createAuthenticator } from '../../gateway/src/auth/authenticate';
-import { parseAdaptersJson } from '../../gateway/src/config/parse-adapters';
+import { parseAdaptersJson } from '../../gateway/src/config/validate-adapters';
 import { resolveAdapters } from '../../gateway/src/config/resolve-adapters';
 import type { AdapterInput } from '../../gateway/src/config/schema';
 import { createLogger } from '../../gateway/src/logger';

@@ -2,10 +2,13 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AtlasError } from '../http/errors';
 import { type AuthSettings, isLoopbackHost } from '../settings';
-import { createOidcVerifier } from './oidc';
+import type { createOidcVerifier } from './oidc';
 
-/** Resolves to the caller's identity for the logs, or rejects with `unauthorized`. */
-export type Authenticate = (req: IncomingMessage) => Promise<string>;
+/**
+ * The caller's identity for the logs (at once for a static token, as a
+ * promise for a JWT), or throws/rejects with `unauthorized`.
+ */
+export type Authenticate = (req: IncomingMessage) => string | Promise<string>;
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="atlas"' };
 
@@ -18,16 +21,16 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
   if (settings.disabled) {
     return (req) => {
       assertLocalCaller(req);
-      return Promise.resolve('anonymous');
+      return 'anonymous';
     };
   }
 
   // Only digests are kept: equal length makes the comparison constant time,
   // and a digest prefix serves as a non-reversible fingerprint in the logs.
   const tokenDigests = settings.accessTokens.map(sha256);
-  const verifyJwt = settings.oidc && createOidcVerifier(settings.oidc);
+  const verifyJwt = settings.oidc && loadOidcVerifier()(settings.oidc);
 
-  return async (req) => {
+  return (req) => {
     const token = readToken(req);
     if (token === undefined) {
       throw new AtlasError(
@@ -42,11 +45,12 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
     if (matched) return `token:${digest.toString('hex', 0, 6)}`;
 
     if (verifyJwt !== undefined && isJwtShaped(token)) {
-      try {
-        return `sub:${await verifyJwt(token)}`;
-      } catch (error) {
-        throw new AtlasError('unauthorized', 'The token is not valid.', { cause: error, headers: CHALLENGE });
-      }
+      return verifyJwt(token).then(
+        (subject) => `sub:${subject}`,
+        (error: unknown) => {
+          throw new AtlasError('unauthorized', 'The token is not valid.', { cause: error, headers: CHALLENGE });
+        },
+      );
     }
     throw new AtlasError('unauthorized', 'The token is not valid.', { headers: CHALLENGE });
   };
@@ -84,6 +88,12 @@ function isLoopbackOrigin(origin: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** jose loads only when OIDC is configured: it is a large part of the gateway's start-up time. */
+function loadOidcVerifier(): typeof createOidcVerifier {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./oidc') as { createOidcVerifier: typeof createOidcVerifier }).createOidcVerifier;
 }
 
 function readToken(req: IncomingMessage): string | undefined {

@@ -10,11 +10,11 @@ export {
   STACK_ADAPTERS_KEY,
   detectConfigFormat,
   parseAdapterFile,
-  parseAdaptersJson,
   readAdapterFile,
   type ConfigFormat,
   type ParsedAdapterFile,
 } from './parse-adapters';
+export { parseAdaptersJson } from './validate-adapters';
 export { findPlaceholders, substitutePlaceholders } from './placeholders';
 export {
   DEFAULT_TIMEOUT_MS,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { AdapterSource } from '../settings';
-import { parseAdaptersJson, readAdapterFile } from './parse-adapters';
+import type { readAdapterFile } from './parse-adapters';
+import { parseAdaptersJson } from './validate-adapters';
 import type { Adapter } from './schema';
 
 export interface LoadedAdapters {
@@ -16,6 +17,9 @@ export function loadAdapters(source: AdapterSource, cwd = process.cwd()): Loaded
     return { adapters: parseAdaptersJson(source.text), source: 'ATLAS_ADAPTERS', warnings: [] };
   }
   const file = path.resolve(cwd, source.path);
-  const { adapters, warnings, format } = readAdapterFile(file);
+  // The YAML reader loads only for a file: on ECS the adapters come as JSON, and start-up stays short.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readAdapterFile: read } = require('./parse-adapters') as { readAdapterFile: typeof readAdapterFile };
+  const { adapters, warnings, format } = read(file);
   return { adapters, source: `${file} (${format === 'atlas' ? 'Atlas config' : 'Pulumi stack config'})`, warnings };
 }

@@ -3,12 +3,12 @@ import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { getRequestContext } from '../http/context';
 import { AtlasError } from '../http/errors';
 import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
-import { prepareRequestHeaders } from './forward-headers';
+import { forwardableRequestHeaders, unforwardedHeaders } from './forward-headers';
 import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
 
 interface Route {
   readonly adapter: ResolvedAdapter;
-  readonly headerNames: readonly string[];
+  readonly unforwarded: ReadonlySet<string>;
   readonly allowHeader: string | undefined;
   readonly proxy: ReturnType<typeof createAdapterProxy>;
 }
@@ -25,7 +25,7 @@ export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHa
       adapter.name,
       {
         adapter,
-        headerNames: Object.keys(adapter.headers),
+        unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
         allowHeader: adapter.allowedMethods && [...adapter.allowedMethods].join(', '),
         proxy: createAdapterProxy(adapter),
       },
@@ -62,7 +62,7 @@ export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHa
     if (unsafe !== undefined) {
       throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
     }
-    prepareRequestHeaders(req.headers, route.headerNames, context.requestId);
+    req.headers = forwardableRequestHeaders(req.headers, route.unforwarded, context.requestId);
     setUpstreamUrl(req, toUpstreamPath(adapter, path) + query);
     return route.proxy(req, res, next);
   };
