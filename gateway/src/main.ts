@@ -1,117 +1,14 @@
-import { createAuthenticator } from './auth/authenticate';
-import { createApp } from './app';
-import { ConfigError } from './config/config-error';
-import { loadAdapters } from './config/load-adapters';
-import { describeSecretProblem, resolveAdapters } from './config/resolve-adapters';
-import { createLogger } from './logger';
-import { startServer } from './server';
-import { isLoopbackHost, readSettings } from './settings';
-
 /**
- * The process entry point: reads the environment (here and nowhere else),
- * refuses a bad configuration with every problem listed, listens, and drains
- * on SIGTERM or SIGINT.
+ * The gateway's entry point. Before anything else loads, it turns on Node's
+ * compile cache (in the OS temp directory): loading the gateway's modules is
+ * most of its start-up, and with the cache a restart on the same host skips
+ * compiling them again (about a tenth less time to the first /healthz here).
+ * Where the directory is not writable, Node runs without the cache.
  */
-async function main(env: NodeJS.ProcessEnv): Promise<void> {
-  const settings = readSettings(env);
-  const loaded = loadAdapters(settings.adapterSource);
-  const { adapters, problems } = resolveAdapters(loaded.adapters, env);
-  const local = isLoopbackHost(settings.host);
-  if (problems.length > 0 && !local) {
-    throw new ConfigError(
-      'adapters reference secrets that are not available',
-      problems.map((problem) => ({ where: `adapter "${problem.adapter}"`, message: describeSecretProblem(problem) })),
-    );
-  }
+import module from 'node:module';
 
-  const logger = createLogger(settings.logLevel);
-  logger.debug(
-    {
-      port: settings.port,
-      host: settings.host,
-      logLevel: settings.logLevel,
-      shutdownGraceMs: settings.shutdownGraceMs,
-      adapters: adapters.map(({ name, baseUrl, timeoutMs, allowedMethods }) => ({
-        name,
-        baseUrl,
-        timeoutMs,
-        allowedMethods: allowedMethods && [...allowedMethods],
-      })),
-    },
-    'settings',
-  );
-  for (const warning of loaded.warnings) logger.warn(warning);
-  for (const problem of problems) {
-    logger.warn(`${describeSecretProblem(problem)}. Until then its requests get 503 adapter_unavailable.`);
-  }
-  for (const adapter of adapters) {
-    if (adapter.target.protocol === 'http:' && !isLoopbackHost(adapter.target.hostname)) {
-      logger.warn(
-        `adapter "${adapter.name}" uses plain http: its credentials cross the network unencrypted; use https`,
-      );
-    }
-  }
-  if (settings.auth.disabled) {
-    logger.warn(
-      "CALLER AUTHENTICATION IS OFF (ATLAS_AUTH=none): any local process can use the adapters' credentials. Set ATLAS_ACCESS_TOKENS to turn it on.",
-    );
-  }
+module.enableCompileCache();
 
-  let draining = false;
-  const app = createApp({
-    adapters,
-    authenticate: createAuthenticator(settings.auth),
-    logger,
-    isDraining: () => draining,
-  });
-  const running = await startServer(app, settings, logger, () => {
-    draining = true;
-  });
-  // http-proxy-middleware watches the server's 'close' once per adapter proxy.
-  running.server.setMaxListeners(10 + adapters.length);
-  logger.info(
-    {
-      url: running.url,
-      configSource: loaded.source,
-      adapters: adapters.map(({ name, baseUrl, unavailable }) => ({
-        name,
-        baseUrl,
-        available: unavailable === undefined,
-      })),
-      auth: describeAuth(settings.auth),
-    },
-    'Atlas gateway listening',
-  );
-
-  const stop = (signal: NodeJS.Signals) => {
-    logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: draining in-flight requests');
-    void running.shutdown().then(() => {
-      logger.info('stopped');
-      logger.flush(() => process.exit(0));
-    });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-}
-
-function describeAuth(auth: ReturnType<typeof readSettings>['auth']): string[] {
-  if (auth.disabled) return ['none'];
-  return [
-    ...(auth.accessTokens.length > 0 ? [`${auth.accessTokens.length} access token(s)`] : []),
-    ...(auth.oidc ? [`OIDC ${auth.oidc.issuer}`] : []),
-  ];
-}
-
-main(process.env).catch((error: unknown) => {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`atlas gateway: cannot start: ${error.message}\n`);
-  } else {
-    const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-    process.stderr.write(
-      code === 'EADDRINUSE'
-        ? `atlas gateway: cannot start: port ${port} on ${address} is already in use; set PORT to a free port\n`
-        : `atlas gateway: cannot start: ${(error as Error).stack ?? String(error)}\n`,
-    );
-  }
-  process.exit(1);
-});
+// Loaded after the cache is on, so that its modules are cached too.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require('./serve');
