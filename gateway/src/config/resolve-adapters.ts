@@ -1,5 +1,5 @@
 import { findPlaceholders, substitutePlaceholders } from './placeholders';
-import type { Adapter } from './schema';
+import { type Adapter, HEADER_VALUE } from './schema';
 
 /** An adapter ready to serve: secrets substituted, target parsed, lookups precomputed. */
 export interface ResolvedAdapter {
@@ -26,9 +26,6 @@ export interface SecretProblem {
   readonly variable: string;
   readonly reason: 'missing' | 'invalid';
 }
-
-// Same rule as the schema's header values: no CR, LF, NUL or other controls.
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function resolveAdapters(
   adapters: readonly Adapter[],

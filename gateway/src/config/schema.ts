@@ -29,7 +29,7 @@ export function isReservedVariable(name: string): boolean {
 const ADAPTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9110 field-value: visible ASCII, obs-text, spaces and tabs; never CR, LF or NUL.
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export const adapterHeaderSchema = z.strictObject({
   name: z
