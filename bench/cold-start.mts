@@ -5,7 +5,7 @@ import { freePort, startProcess } from './processes.mts';
 import { atlasEnvironment, type Checkout, type Secrets } from './targets.mts';
 
 /**
- * Milliseconds from spawning `node gateway/dist/main.js` to the first 200
+ * Milliseconds from spawning the gateway (as its image does) to the first 200
  * from /healthz, polled every 2 ms on fresh connections. The adapter's
  * upstream need not be up: start-up does not contact it.
  */
@@ -13,7 +13,10 @@ export async function timeColdStart(checkout: Checkout, upstreamUrl: string, sec
   const port = await freePort();
   const env = atlasEnvironment(upstreamUrl, port, secrets);
   const start = performance.now();
-  const gateway = startProcess('atlas (cold start)', process.execPath, [checkout.main], { env, cwd: checkout.dir });
+  const gateway = startProcess('atlas (cold start)', process.execPath, [...checkout.nodeOptions, checkout.main], {
+    env,
+    cwd: checkout.dir,
+  });
   try {
     for (;;) {
       if (gateway.exited()) throw new Error(`the gateway exited during start-up:\n${gateway.stderrTail()}`);

@@ -141,8 +141,7 @@ async function main(): Promise<void> {
       ...(options.targets.includes('node') && {
         node: 'node:http server and client with a keep-alive agent, the two headers; no framework, auth or logging',
       }),
-      atlas:
-        'node gateway/dist/main.js, NODE_ENV=production, caller token required, log level info (one JSON line per request) with stdout appended to a file',
+      atlas: `node ${[...checkout.nodeOptions, path.relative(checkout.dir, checkout.main)].join(' ')} (the image's command), NODE_ENV=production, caller token required, log level info (one JSON line per request) with stdout appended to a file`,
       'load generator': `${generator.name}${tools.loadGenerator.kind === 'wrk' ? ', one thread' : ', in the benchmark process'}`,
       'RSS and MB':
         'from /proc/<pid>/status (VmHWM reset before each run, and VmRSS sampled every 100 ms); MB = 10^6 bytes',

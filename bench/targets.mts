@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +12,30 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A checkout whose gateway is built and measured: this one, or another one given with --gateway-dir. */
 export interface Checkout {
   readonly dir: string;
+  /** The Node options its image starts the gateway with. */
+  readonly nodeOptions: readonly string[];
   readonly main: string;
 }
 
+/**
+ * The checkout's gateway, started as its image starts it: the runtime
+ * stage's `CMD ["node", <options>..., <main>]` in gateway/Dockerfile, with
+ * <main> relative to the checkout (the image's working directory).
+ */
 export function locateCheckout(dir: string | undefined): Checkout {
   const root = dir === undefined ? ROOT : path.resolve(dir);
-  return { dir: root, main: path.join(root, 'gateway/dist/main.js') };
+  const dockerfile = path.join(root, 'gateway/Dockerfile');
+  const cmd = /^CMD (\[.*\])$/m.exec(
+    readFileSync(dockerfile, 'utf8')
+      .split(/^FROM /m)
+      .at(-1) ?? '',
+  );
+  const [node, ...rest] = cmd ? (JSON.parse(cmd[1]!) as string[]) : [];
+  const main = rest.pop();
+  if (node !== 'node' || main === undefined) {
+    throw new Error(`${dockerfile}: its last stage has no CMD ["node", <options>..., <main script>]`);
+  }
+  return { dir: root, nodeOptions: rest, main: path.join(root, main) };
 }
 const SERVERS = fileURLToPath(new URL('servers/', import.meta.url));
 
@@ -247,7 +265,8 @@ export async function startNodeProxy(
 }
 
 /**
- * The real gateway, as deployed: built output, NODE_ENV=production, caller
+ * The real gateway, as deployed: built output started with the image's Node
+ * options, NODE_ENV=production, caller
  * tokens required, request logging at its default level (info: one JSON line
  * per request) with stdout appended to a file, as a log shipper would read it.
  */
@@ -263,7 +282,7 @@ export async function startAtlas(
   const accessLog = path.join(dir, `${name}.log`);
   // Appending lets the benchmark truncate the file between runs while the gateway writes.
   const fd = openSync(accessLog, 'a');
-  const running = startProcess(name, process.execPath, [...nodeArgs, checkout.main], {
+  const running = startProcess(name, process.execPath, [...checkout.nodeOptions, ...nodeArgs, checkout.main], {
     env: atlasEnvironment(upstream.url, port, secrets),
     stdout: fd,
     cwd: checkout.dir,

@@ -6,6 +6,7 @@ import { getRequestContext } from './http/context';
 import { AtlasError } from './http/errors';
 import { logRequests } from './http/log-requests';
 import { failRequest, sendJson } from './http/respond';
+import type { BodyMemoryPacer } from './proxy/body-memory';
 import { routeToAdapters } from './proxy/route-to-adapters';
 
 export interface AppOptions {
@@ -14,12 +15,20 @@ export interface AppOptions {
   readonly logger: Logger;
   /** True once shutdown has begun: responses then ask clients to close their connection. */
   readonly isDraining?: () => boolean;
+  /** Paces the memory of large proxied bodies; without it, V8 alone decides when their buffers are freed. */
+  readonly bodyMemory?: BodyMemoryPacer;
 }
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /** Builds the gateway's Express app. It never listens: see `startServer`. */
-export function createApp({ adapters, authenticate, logger, isDraining = () => false }: AppOptions): Express {
+export function createApp({
+  adapters,
+  authenticate,
+  logger,
+  isDraining = () => false,
+  bodyMemory,
+}: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -32,7 +41,7 @@ export function createApp({ adapters, authenticate, logger, isDraining = () => f
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.
-  app.use('/v1/apis/http', routeToAdapters(adapters));
+  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory));
   app.get('/v1/apis', (_req, res) => sendJson(res, 200, apiList));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
   app.use(notFound);

@@ -4,6 +4,7 @@ import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
 import { describeSecretProblem, resolveAdapters } from './config/resolve-adapters';
 import { createLogger } from './logger';
+import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
 import { isLoopbackHost, readSettings } from './settings';
 
@@ -57,12 +58,18 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     );
   }
 
+  // `gc` exists when node runs with --expose-gc, as the image's CMD starts it.
+  const collect = globalThis.gc;
+  if (collect === undefined) {
+    logger.info('node runs without --expose-gc: buffers of large bodies are freed when V8 next collects garbage');
+  }
   let draining = false;
   const app = createApp({
     adapters,
     authenticate: createAuthenticator(settings.auth),
     logger,
     isDraining: () => draining,
+    bodyMemory: collect && createBodyMemoryPacer(() => collect({ type: 'minor' })),
   });
   const running = await startServer(app, settings, logger, () => {
     draining = true;

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { REPO_ROOT, spawnGateway, stopGateway } from '../helpers/gateway';
+import { readImageCommand, REPO_ROOT, spawnGateway, stopGateway } from '../helpers/gateway';
 import { send } from '../helpers/http';
 
 /**
@@ -16,6 +16,7 @@ const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'gateway/Dockerfile'), 'utf
 const stages = DOCKERFILE.split(/^FROM /m).slice(1);
 const runtime = stages.at(-1)!;
 const rootPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
@@ -32,8 +33,15 @@ test('the runtime stage is production-only, non-root, listens on all interfaces 
   expect(runtime).toMatch(/^ENV .*NODE_ENV=production/m);
   expect(runtime).toMatch(/^ENV .*HOST=0\.0\.0\.0/m);
   expect(runtime).toMatch(/^USER node$/m);
-  expect(runtime).toMatch(/^CMD \["node", "gateway\/dist\/main\.js"\]$/m);
+  expect(readImageCommand().main).toBe('gateway/dist/main.js');
   expect(runtime).toMatch(/npm ci --workspace gateway --omit=dev/);
+});
+
+test('the image runs node with --expose-gc, which paces the memory of large bodies, and npm start runs it alike', () => {
+  const { nodeOptions } = readImageCommand();
+  expect(nodeOptions).toContain('--expose-gc');
+  for (const option of nodeOptions) expect(option).toMatch(/^--[a-z-]+(=\w+)?$/);
+  expect(rootPackage.scripts.start).toContain(`node ${nodeOptions.join(' ')} gateway/dist/main.js`);
 });
 
 describe('the runtime stage reproduced outside Docker', () => {

@@ -8,15 +8,16 @@ jest.setTimeout(120_000);
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-/** How much a 1 GiB transfer may grow the gateway's resident memory. */
-const RSS_GROWTH_LIMIT = 64 * MiB;
 /**
- * Node allocates a fresh buffer for every socket read and V8 collects those
- * only once some 64 MiB of them have piled up, so the first transfer of that
- * size lifts a fresh process's RSS once. Warming up past that point makes the
- * baseline the steady state, which a 1 GiB transfer must then not outgrow.
+ * How much a 1 GiB transfer may grow the gateway's resident memory. Node
+ * reads every socket chunk into a buffer of its own; left to itself, V8 frees
+ * spent ones only after some 64 MiB have piled up. The gateway runs as the
+ * image starts it (node --expose-gc), so its pacer frees them every 4 MiB of
+ * body, and the growth stays well under this.
  */
-const WARM_UP = 64 * MiB;
+const RSS_GROWTH_LIMIT = 32 * MiB;
+/** A first, small transfer: connections, compiled code and buffers in place before measuring. */
+const WARM_UP = 16 * MiB;
 /** One buffer, written over and over: the test itself must not hold 1 GiB. */
 const CHUNK = Buffer.alloc(64 * 1024, 'atlas');
 
@@ -135,7 +136,7 @@ function upload(total: number): Promise<{ status: number; bytes: number }> {
 
 /**
  * Runs one transfer while sampling the gateway's RSS every 100 ms, and
- * returns how far it rose above the level after a warm-up transfer.
+ * returns how far it rose above the level before it.
  */
 async function measureGrowth<T>(transfer: () => Promise<T>): Promise<{ result: T; growth: number; samples: number }> {
   const pid = gateway.process.pid!;
@@ -151,7 +152,7 @@ async function measureGrowth<T>(transfer: () => Promise<T>): Promise<{ result: T
   return { result, growth: peak.peakBytes - baseline, samples: peak.samples };
 }
 
-test('a 1 GiB download streams through the gateway in full without growing its memory by 64 MiB', async () => {
+test('a 1 GiB download streams through the gateway in full without growing its memory by 32 MiB', async () => {
   const warmUp = await download(WARM_UP);
   expect(warmUp).toEqual({ status: 200, bytes: WARM_UP });
 
@@ -161,7 +162,7 @@ test('a 1 GiB download streams through the gateway in full without growing its m
   expect(growth).toBeLessThan(RSS_GROWTH_LIMIT);
 });
 
-test('a 1 GiB chunked upload streams through the gateway in full without growing its memory by 64 MiB', async () => {
+test('a 1 GiB chunked upload streams through the gateway in full without growing its memory by 32 MiB', async () => {
   const warmUp = await upload(WARM_UP);
   expect(warmUp).toEqual({ status: 200, bytes: WARM_UP });
 

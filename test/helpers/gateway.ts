@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,11 +9,28 @@ import { parseAdaptersJson } from '../../gateway/src/config/validate-adapters';
 import { resolveAdapters } from '../../gateway/src/config/resolve-adapters';
 import type { AdapterInput } from '../../gateway/src/config/schema';
 import { createLogger } from '../../gateway/src/logger';
+import type { BodyMemoryPacer } from '../../gateway/src/proxy/body-memory';
 import type { AuthSettings } from '../../gateway/src/settings';
 import { close, listen } from './http';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const GATEWAY_MAIN = path.join(REPO_ROOT, 'gateway/dist/main.js');
+
+/**
+ * The runtime stage's `CMD ["node", <options>..., "gateway/dist/main.js"]`
+ * of gateway/Dockerfile, split into its parts: spawned gateways run with the
+ * image's Node options.
+ */
+export function readImageCommand(): { readonly nodeOptions: string[]; readonly main: string } {
+  const dockerfile = readFileSync(path.join(REPO_ROOT, 'gateway/Dockerfile'), 'utf8');
+  const cmd = /^CMD (\[.*\])$/m.exec(dockerfile.split(/^FROM /m).at(-1)!);
+  if (!cmd) throw new Error('gateway/Dockerfile: the runtime stage has no CMD in exec form');
+  const [node, ...rest] = JSON.parse(cmd[1]!) as string[];
+  if (node !== 'node' || rest.length === 0) throw new Error(`gateway/Dockerfile: CMD does not run node: ${cmd[1]}`);
+  return { nodeOptions: rest.slice(0, -1), main: rest.at(-1)! };
+}
+
+export const IMAGE_NODE_OPTIONS = readImageCommand().nodeOptions;
 
 /** A static caller token valid for the in-process gateway by default. */
 export const CALLER_TOKEN = 'caller-token-0123456789abcdef0123456789';
@@ -34,6 +52,7 @@ export interface InProcessOptions {
   readonly env?: Record<string, string>;
   /** Defaults to the static CALLER_TOKEN only. */
   readonly auth?: Partial<AuthSettings>;
+  readonly bodyMemory?: BodyMemoryPacer;
 }
 
 /**
@@ -59,6 +78,7 @@ export async function startGateway(options: InProcessOptions): Promise<InProcess
       ...options.auth,
     }),
     logger: createLogger('info', sink),
+    bodyMemory: options.bodyMemory,
   });
   const server = http.createServer(app);
   // As in main.ts: one 'close' listener per adapter proxy.
@@ -85,15 +105,15 @@ export interface GatewayProcess {
 
 /**
  * Runs the compiled gateway (gateway/dist/main.js, built by `npm test`) as a
- * real process with exactly `env` (plus PATH), and waits until it listens or
- * exits.
+ * real process, with the image's Node options and exactly `env` (plus PATH),
+ * and waits until it listens or exits.
  */
 export async function spawnGateway(
   env: Record<string, string>,
   cwd = REPO_ROOT,
   main = GATEWAY_MAIN,
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...IMAGE_NODE_OPTIONS, main], {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -3,6 +3,7 @@ import https from 'node:https';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { AtlasError, toUpstreamError } from '../http/errors';
+import type { BodyMemoryPacer } from './body-memory';
 import { failRequest } from '../http/respond';
 import { prepareResponseHeaders } from './forward-headers';
 import { limitResponseTime } from './response-timeout';
@@ -38,9 +39,13 @@ export function setUpstreamUrl(req: IncomingMessage, url: string): void {
 /**
  * One proxy per adapter, built at start-up: its own agent (connection pool),
  * its fixed target and its headers. The router has set the upstream path
- * (`setUpstreamUrl`) before this runs.
+ * (`setUpstreamUrl`) before this runs. With `bodyMemory`, large bodies both
+ * ways are paced (see body-memory.ts).
  */
-export function createAdapterProxy(adapter: ResolvedAdapter): RequestHandler<IncomingMessage, ServerResponse> {
+export function createAdapterProxy(
+  adapter: ResolvedAdapter,
+  bodyMemory?: BodyMemoryPacer,
+): RequestHandler<IncomingMessage, ServerResponse> {
   const agent = adapter.target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS);
   const timeoutMessage = `The upstream of adapter "${adapter.name}" sent no response within ${adapter.timeoutMs} ms.`;
 
@@ -55,12 +60,14 @@ export function createAdapterProxy(adapter: ResolvedAdapter): RequestHandler<Inc
     ejectPlugins: true,
     plugins: [
       (server) => {
-        server.on('proxyReq', (proxyReq) => {
+        server.on('proxyReq', (proxyReq, req) => {
+          bodyMemory?.watch(req);
           limitResponseTime(proxyReq, adapter.timeoutMs, () =>
             proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
           );
         });
         server.on('proxyRes', (proxyRes, _req, res) => {
+          bodyMemory?.watch(proxyRes);
           const keepAlive =
             (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive &&
             res.getHeader('connection') !== 'close';

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { getRequestContext } from '../http/context';
 import { AtlasError } from '../http/errors';
+import type { BodyMemoryPacer } from './body-memory';
 import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
 import { forwardableRequestHeaders, unforwardedHeaders } from './forward-headers';
 import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
@@ -18,7 +19,10 @@ interface Route {
  * the adapter by exact name, refuses what must not be forwarded, rewrites the
  * headers and the path, and hands the request to that adapter's proxy.
  */
-export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHandler {
+export function routeToAdapters(
+  adapters: readonly ResolvedAdapter[],
+  bodyMemory: BodyMemoryPacer | undefined,
+): RequestHandler {
   // A Map, not an object: "__proto__" or "constructor" are just unknown names.
   const routes = new Map<string, Route>(
     adapters.map((adapter) => [
@@ -27,7 +31,7 @@ export function routeToAdapters(adapters: readonly ResolvedAdapter[]): RequestHa
         adapter,
         unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
         allowHeader: adapter.allowedMethods && [...adapter.allowedMethods].join(', '),
-        proxy: createAdapterProxy(adapter),
+        proxy: createAdapterProxy(adapter, bodyMemory),
       },
     ]),
   );
