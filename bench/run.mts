@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -176,12 +185,21 @@ function describeGateway(checkout: Checkout): string {
   return `${head.stdout.trim()}${changed ? ' with uncommitted changes under gateway/' : ''}${where}`;
 }
 
+/** Compiles the gateway and, where the checkout bundles it for its image, bundles it. */
 function buildGateway(checkout: Checkout): void {
-  say(`building the gateway (tsc -b gateway${checkout.dir === ROOT ? '' : ` in ${checkout.dir}`})`);
-  const tsc = path.join(checkout.dir, 'node_modules/typescript/bin/tsc');
-  const result = spawnSync(process.execPath, [tsc, '-b', 'gateway'], { cwd: checkout.dir, stdio: 'inherit' });
-  if (result.status !== 0) {
-    throw new Error(`the gateway does not build: run \`npx tsc -b gateway\` in ${checkout.dir} to see why`);
+  const bundles = existsSync(path.join(checkout.dir, 'gateway/bundle.mts'));
+  const steps = [
+    [path.join(checkout.dir, 'node_modules/typescript/bin/tsc'), '-b', 'gateway'],
+    ...(bundles ? [['gateway/bundle.mts']] : []),
+  ];
+  say(
+    `building the gateway (tsc -b gateway${bundles ? ', node gateway/bundle.mts' : ''}${checkout.dir === ROOT ? '' : ` in ${checkout.dir}`})`,
+  );
+  for (const step of steps) {
+    const result = spawnSync(process.execPath, step, { cwd: checkout.dir, stdio: 'inherit' });
+    if (result.status !== 0) {
+      throw new Error(`the gateway does not build: run \`npm run build\` in ${checkout.dir} to see why`);
+    }
   }
 }
 
@@ -429,8 +447,10 @@ async function profileAtlas(
   say(`\nprofiling atlas: ${options.profileDurationS} s under ${options.connections} connections`);
   const profileDir = path.join(workDir, 'profile');
   mkdirSync(profileDir, { recursive: true });
+  // The unbundled build of the same code, so that each sample's file names its package or module.
+  const unbundled = { ...checkout, main: path.join(checkout.dir, 'gateway/dist/main.js') };
   const { target, process: running } = await startAtlas(
-    checkout,
+    unbundled,
     workDir,
     upstream,
     secrets,

@@ -14,12 +14,10 @@ import type { AuthSettings } from '../../gateway/src/settings';
 import { close, listen } from './http';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
-export const GATEWAY_MAIN = path.join(REPO_ROOT, 'gateway/dist/main.js');
-
 /**
- * The runtime stage's `CMD ["node", <options>..., "gateway/dist/main.js"]`
- * of gateway/Dockerfile, split into its parts: spawned gateways run with the
- * image's Node options.
+ * The runtime stage's `CMD ["node", <options>..., <main>]` of
+ * gateway/Dockerfile, split into its parts: spawned gateways run as the image
+ * runs them.
  */
 export function readImageCommand(): { readonly nodeOptions: string[]; readonly main: string } {
   const dockerfile = readFileSync(path.join(REPO_ROOT, 'gateway/Dockerfile'), 'utf8');
@@ -30,7 +28,9 @@ export function readImageCommand(): { readonly nodeOptions: string[]; readonly m
   return { nodeOptions: rest.slice(0, -1), main: rest.at(-1)! };
 }
 
-export const IMAGE_NODE_OPTIONS = readImageCommand().nodeOptions;
+const IMAGE_COMMAND = readImageCommand();
+/** The bundled gateway the image runs (gateway/bundle/main.js, built by `npm test`). */
+export const GATEWAY_MAIN = path.join(REPO_ROOT, IMAGE_COMMAND.main);
 
 /** A static caller token valid for the in-process gateway by default. */
 export const CALLER_TOKEN = 'caller-token-0123456789abcdef0123456789';
@@ -104,16 +104,16 @@ export interface GatewayProcess {
 }
 
 /**
- * Runs the compiled gateway (gateway/dist/main.js, built by `npm test`) as a
- * real process, with the image's Node options and exactly `env` (plus PATH),
- * and waits until it listens or exits.
+ * Runs the gateway as the image does (the bundle, with the image's Node
+ * options) as a real process with exactly `env` (plus PATH), and waits until
+ * it listens or exits.
  */
 export async function spawnGateway(
   env: Record<string, string>,
   cwd = REPO_ROOT,
   main = GATEWAY_MAIN,
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...IMAGE_NODE_OPTIONS, main], {
+  const child = spawn(process.execPath, [...IMAGE_COMMAND.nodeOptions, main], {
     cwd,
     env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
