@@ -95,7 +95,7 @@ export function findTools(choice: LoadGeneratorChoice, mayInstall: boolean, log:
   }
 
   const nginxVersion = run(nginx, ['-V']).output;
-  const packages = readPackageVersions(['express', 'http-proxy-middleware', 'autocannon']);
+  const packages = readPackageVersions(['express', 'http-proxy-middleware', 'undici', 'autocannon']);
   return {
     nginx: {
       path: nginx,

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 
-export const TARGET_NAMES = ['direct', 'nginx', 'node', 'baseline', 'atlas'] as const;
+export const TARGET_NAMES = ['direct', 'nginx', 'node', 'undici', 'baseline', 'atlas'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
-/** `node` (a bare node:http proxy) is a reference for where the floor is, measured on request. */
+/**
+ * `node` (a bare node:http proxy) and `undici` (the same with undici's pool as
+ * its client) are references for where the floor is, measured on request.
+ */
 const DEFAULT_TARGETS: readonly TargetName[] = ['direct', 'nginx', 'baseline', 'atlas'];
 
 export const PHASES = ['cold-start', 'throughput', 'fixed-rate', 'streaming', 'profile'] as const;
@@ -94,7 +97,8 @@ Express + http-proxy-middleware proxy, all on 127.0.0.1.
   --profile-duration S    seconds of load while profiling (15; quick 5)      BENCH_PROFILE_DURATION
   --load-generator G      auto, wrk or autocannon (auto: wrk if found)        BENCH_LOAD_GENERATOR
   --targets LIST          comma-separated, from ${TARGET_NAMES.join(',')}
-                          (default: ${DEFAULT_TARGETS.join(',')}; node is a bare node:http proxy)
+                          (default: ${DEFAULT_TARGETS.join(',')}; node is a bare node:http proxy,
+                          undici the same with undici's connection pool as its client)
   --phases LIST           comma-separated subset of ${PHASES.join(',')}
                           (default: all; profile is left out of --quick)
   --gateway-dir DIR       measure the gateway of another checkout, built there    BENCH_GATEWAY_DIR

@@ -150,6 +150,9 @@ async function main(): Promise<void> {
       ...(options.targets.includes('node') && {
         node: 'node:http server and client with a keep-alive agent, the two headers; no framework, auth or logging',
       }),
+      ...(options.targets.includes('undici') && {
+        undici: `node:http server and undici ${tools.packages.undici ?? ''} Pool (64 connections) as the client, the two headers; no framework, auth or logging`,
+      }),
       atlas: `node ${[...checkout.nodeOptions, path.relative(checkout.dir, checkout.main)].join(' ')} (the image's command), NODE_ENV=production, caller token required, log level info (one JSON line per request) with stdout appended to a file`,
       'load generator': `${generator.name}${tools.loadGenerator.kind === 'wrk' ? ', one thread' : ', in the benchmark process'}`,
       'RSS and MB':

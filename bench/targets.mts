@@ -231,15 +231,19 @@ async function waitForWorker(master: Running): Promise<number> {
   throw new Error('nginx started no worker process');
 }
 
-/** A Node proxy in `servers/`: `baseline` (Express + http-proxy-middleware) or `node` (node:http alone). */
+const NODE_PROXIES = { baseline: 'baseline.mts', node: 'node-proxy.mts', undici: 'undici-proxy.mts' } as const;
+
+/**
+ * A Node proxy in `servers/`: `baseline` (Express + http-proxy-middleware),
+ * `node` (node:http alone) or `undici` (a node:http server, undici's pool).
+ */
 export async function startNodeProxy(
-  name: 'baseline' | 'node',
+  name: keyof typeof NODE_PROXIES,
   upstream: Upstream,
   secrets: Secrets,
 ): Promise<StartedTarget> {
   const port = await freePort();
-  const program = name === 'baseline' ? 'baseline.mts' : 'node-proxy.mts';
-  const running = startProcess(name, process.execPath, [path.join(SERVERS, program)], {
+  const running = startProcess(name, process.execPath, [path.join(SERVERS, NODE_PROXIES[name])], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
