@@ -269,10 +269,10 @@ export async function startNodeProxy(
 }
 
 /**
- * The real gateway, as deployed: built output started with the image's Node
- * options, NODE_ENV=production, caller
- * tokens required, request logging at its default level (info: one JSON line
- * per request) with stdout appended to a file, as a log shipper would read it.
+ * The real gateway, as deployed: the build started with the image's Node
+ * options, NODE_ENV=production, caller tokens required, request logging at
+ * its default level (info: one JSON line per request) with stdout appended to
+ * a file, as a log shipper would read it.
  */
 export async function startAtlas(
   checkout: Checkout,

@@ -3,8 +3,8 @@ import https from 'node:https';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { AtlasError, toUpstreamError } from '../http/errors';
-import type { BodyMemoryPacer } from './body-memory';
 import { failRequest } from '../http/respond';
+import type { BodyMemoryPacer } from './body-memory';
 import { prepareResponseHeaders } from './forward-headers';
 import { limitResponseTime } from './response-timeout';
 
