@@ -6,8 +6,9 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 
 /**
  * The gateway image, built from gateway/Dockerfile with the repository as
- * context (the image installs the gateway workspace from the root lockfile),
- * for the Fargate tasks' platform, and pushed to a private ECR repository.
+ * context (its build stage installs from the root lockfile and bundles the
+ * gateway), for the Fargate tasks' platform, and pushed to a private ECR
+ * repository.
  */
 export function buildGatewayImage(
   name: string,

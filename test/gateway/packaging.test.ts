@@ -28,6 +28,18 @@ test('every stage builds on Node 24', () => {
   for (const stage of stages) expect(stage).toMatch(/^node:24[-.\w]*/);
 });
 
+test('every file the Dockerfile copies from the build context is let through by .dockerignore', () => {
+  // .dockerignore excludes everything (`**`) and lets listed paths back in (`!path`, `!dir/**`).
+  const ignore = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
+  expect(ignore).toContain('**');
+  const allowed = ignore.filter((line) => line.startsWith('!')).map((line) => line.slice(1));
+  const letThrough = (source: string) =>
+    allowed.some((entry) => entry === source || (entry.endsWith('/**') && source.startsWith(entry.slice(0, -2))));
+  const sources = [...DOCKERFILE.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap(([, list]) => list!.split(' '));
+  expect(sources).toEqual(expect.arrayContaining(['package-lock.json', 'gateway/bundle.mts', 'gateway/src']));
+  expect(sources.filter((source) => !letThrough(source) && !letThrough(`${source}/`))).toEqual([]);
+});
+
 test('the build stage compiles and bundles the gateway as npm run build does', () => {
   expect(build).toMatch(/^RUN npx tsc -b gateway && node gateway\/bundle\.mts$/m);
   expect(rootPackage.scripts.build).toContain('node gateway/bundle.mts');
