@@ -1,29 +1,11 @@
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import http from 'node:http';
+import { INJECTED, withoutHopByHop } from './reference-headers.mts';
 
 // A reference point rather than a contender: the least a Node proxy does
 // (node:http both ways, a keep-alive pool, the two headers), with no
 // framework, routing, auth or logging. What Node itself costs per request.
 const upstream = new URL(process.env.BENCH_UPSTREAM_URL ?? '');
 const agent = new http.Agent({ keepAlive: true });
-const INJECTED = {
-  authorization: `Bearer ${process.env.HEROKU_API_KEY}`,
-  accept: 'application/vnd.heroku+json; version=3',
-};
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-]);
-
-function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const copy: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(name)) copy[name] = value;
-  return copy;
-}
 
 http
   .createServer((req, res) => {

@@ -1,5 +1,6 @@
-import http, { type IncomingHttpHeaders } from 'node:http';
+import http from 'node:http';
 import { Pool } from 'undici';
+import { INJECTED, withoutHopByHop } from './reference-headers.mts';
 
 // A reference point rather than a contender: the bare node:http proxy of
 // node-proxy.mts with undici's connection pool as the client instead of
@@ -7,28 +8,8 @@ import { Pool } from 'undici';
 // alone costs per request.
 const upstream = new URL(process.env.BENCH_UPSTREAM_URL ?? '');
 const pool = new Pool(upstream.origin, { connections: 64 });
-const INJECTED = {
-  authorization: `Bearer ${process.env.HEROKU_API_KEY}`,
-  accept: 'application/vnd.heroku+json; version=3',
-};
-const NOT_FORWARDED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-]);
-
-function forwardable(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>) {
-  const copy: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !NOT_FORWARDED.has(name)) copy[name] = value;
-  }
-  return copy;
-}
+// undici sets Host itself, from the pool's origin.
+const HOST = new Set(['host']);
 
 http
   .createServer((req, res) => {
@@ -37,11 +18,11 @@ http
       {
         path: req.url ?? '/',
         method: req.method as 'GET',
-        headers: { ...forwardable(req.headers), ...INJECTED },
+        headers: { ...withoutHopByHop(req.headers, HOST), ...INJECTED } as Record<string, string | string[]>,
         body: hasBody ? req : null,
       },
       ({ statusCode, headers }) => {
-        res.writeHead(statusCode, forwardable(headers));
+        res.writeHead(statusCode, withoutHopByHop(headers));
         return res;
       },
       (error) => {
