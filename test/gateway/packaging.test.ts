@@ -56,11 +56,16 @@ test('the runtime stage is production-only and non-root, listens on all interfac
   expect(readImageCommand().main).toBe(`${BUNDLE}/main.js`);
 });
 
-test('the image runs node with --expose-gc, which paces the memory of large bodies, and npm start runs it alike', () => {
+test('the image runs node with --expose-gc, which paces the memory of large bodies, and both npm start scripts run it alike', () => {
   const { nodeOptions, main } = readImageCommand();
   expect(nodeOptions).toContain('--expose-gc');
   for (const option of nodeOptions) expect(option).toMatch(/^--[a-z-]+(=\w+)?$/);
   expect(rootPackage.scripts.start).toContain(`node ${nodeOptions.join(' ')} ${main}`);
+  // The gateway workspace's own script runs from gateway/.
+  const gatewayPackage = JSON.parse(readFileSync(path.join(REPO_ROOT, 'gateway/package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  expect(gatewayPackage.scripts.start).toBe(`node ${nodeOptions.join(' ')} ${path.relative('gateway', main)}`);
 });
 
 test('the bundle requires nothing but Node built-ins and its own ./serve', () => {
