@@ -13,8 +13,6 @@ export interface AppOptions {
   readonly adapters: readonly ResolvedAdapter[];
   readonly authenticate: Authenticate;
   readonly logger: Logger;
-  /** True once shutdown has begun: responses then ask clients to close their connection. */
-  readonly isDraining?: () => boolean;
   /** Paces the memory of large proxied bodies; without it, V8 alone decides when their buffers are freed. */
   readonly bodyMemory?: BodyMemoryPacer;
 }
@@ -22,13 +20,7 @@ export interface AppOptions {
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /** Builds the gateway's Express app. It never listens: see `startServer`. */
-export function createApp({
-  adapters,
-  authenticate,
-  logger,
-  isDraining = () => false,
-  bodyMemory,
-}: AppOptions): Express {
+export function createApp({ adapters, authenticate, logger, bodyMemory }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -37,7 +29,8 @@ export function createApp({
 
   const apiList = JSON.stringify(adapters.map(({ name, baseUrl }) => ({ kind: 'HTTP', name, baseUrl })));
 
-  app.use(logRequests(logger, isDraining));
+  app.use(logRequests(logger));
+  app.use(requireHost);
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.
@@ -72,6 +65,14 @@ function methodNotAllowed(allow: string): RequestHandler {
     });
   };
 }
+
+/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); Node's own refusal would be bare text. */
+const requireHost: RequestHandler = (req, _res, next) => {
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+    throw new AtlasError('bad_request', 'The request has no Host header, which HTTP/1.1 requires.');
+  }
+  next();
+};
 
 const notFound: RequestHandler = (req) => {
   throw new AtlasError(

@@ -3,6 +3,7 @@ import { createApp } from './app';
 import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
 import { describeSecretProblem, resolveAdapters } from './config/resolve-adapters';
+import { guardRequests } from './last-resort';
 import { createLogger } from './logger';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
@@ -32,10 +33,12 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
       host: settings.host,
       logLevel: settings.logLevel,
       shutdownGraceMs: settings.shutdownGraceMs,
-      adapters: adapters.map(({ name, baseUrl, timeoutMs, allowedMethods }) => ({
+      requestTimeoutMs: settings.requestTimeoutMs,
+      adapters: adapters.map(({ name, baseUrl, timeoutMs, bodyIdleTimeoutMs, allowedMethods }) => ({
         name,
         baseUrl,
         timeoutMs,
+        bodyIdleTimeoutMs,
         allowedMethods: allowedMethods && [...allowedMethods],
       })),
     },
@@ -63,17 +66,14 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   if (collect === undefined) {
     logger.info('node runs without --expose-gc: buffers of large bodies are freed when V8 next collects garbage');
   }
-  let draining = false;
   const app = createApp({
     adapters,
     authenticate: createAuthenticator(settings.auth),
     logger,
-    isDraining: () => draining,
     bodyMemory: collect && createBodyMemoryPacer(() => collect({ type: 'minor' })),
   });
-  const running = await startServer(app, settings, logger, () => {
-    draining = true;
-  });
+  const running = await startServer(app, settings, logger);
+  guardRequests(logger);
   // http-proxy-middleware watches the server's 'close' once per adapter proxy.
   running.server.setMaxListeners(10 + adapters.length);
   logger.info(

@@ -9,6 +9,8 @@ export interface Settings {
   readonly auth: AuthSettings;
   readonly logLevel: LogLevel;
   readonly shutdownGraceMs: number;
+  /** How long a client may take to send a whole request, body included. */
+  readonly requestTimeoutMs: number;
 }
 
 export type AdapterSource =
@@ -31,6 +33,7 @@ export interface OidcSettings {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONFIG_FILE = 'Pulumi.dev.yaml';
 const OIDC_VARIABLES = ['ATLAS_OIDC_ISSUER', 'ATLAS_OIDC_AUDIENCE', 'ATLAS_OIDC_JWKS_URL'] as const;
 export const MIN_ACCESS_TOKEN_LENGTH = 32;
@@ -46,6 +49,14 @@ export function readSettings(env: Env): Settings {
   const port = readInteger(env, 'PORT', 8080, 0, 65_535, fail);
   const host = env.HOST?.trim() || '127.0.0.1';
   const shutdownGraceMs = readInteger(env, 'ATLAS_SHUTDOWN_GRACE_MS', 20_000, 0, 120_000, fail);
+  const requestTimeoutMs = readInteger(
+    env,
+    'ATLAS_REQUEST_TIMEOUT_MS',
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    1_000,
+    3_600_000,
+    fail,
+  );
 
   const logLevel = (env.ATLAS_LOG_LEVEL?.trim() || 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) fail('ATLAS_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
@@ -57,7 +68,7 @@ export function readSettings(env: Env): Settings {
 
   const auth = readAuth(env, host, fail);
   if (problems.length > 0) throw new ConfigError('the gateway environment is not valid', problems);
-  return Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs });
+  return Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs, requestTimeoutMs });
 }
 
 function readAuth(env: Env, host: string, fail: (where: string, message: string) => void): AuthSettings {

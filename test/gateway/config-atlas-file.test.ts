@@ -42,6 +42,7 @@ test('a multi-document Atlas config yields its adapters in adapterRef order, hea
         { name: 'X-GitHub-Api-Version', value: '2022-11-28' },
       ],
       timeoutMs: 30000,
+      bodyIdleTimeoutMs: 60000,
     },
     HEROKU_ADAPTER,
   ]);

@@ -44,6 +44,7 @@ test('a stack file with other providers’ keys and encrypted secrets yields onl
       headers: [{ name: 'DD-API-KEY', value: '${{ DD_API_KEY }}' }],
       allowedMethods: ['GET', 'POST'],
       timeoutMs: 5000,
+      bodyIdleTimeoutMs: 60000,
     },
   ]);
 });

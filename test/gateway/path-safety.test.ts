@@ -59,6 +59,15 @@ describe('dot segments and backslashes are refused with 400 bad_request before a
     ['prefixed', '/..'],
     ['prefixed', '/%2e%2e/secret'],
     ['prefixed', '/v2/../../admin'],
+    // Servlet-style upstreams drop ";…" path parameters, so these are dot segments there.
+    ['prefixed', '/..;/admin'],
+    ['echo', '/..;jsessionid=1/x'],
+    ['echo', '/.;/x'],
+    ['echo', '/%2e%2e;/x'],
+    ['echo', '/%2E%2E;x=1'],
+    ['echo', '/..%3b/x'],
+    ['echo', '/%2e%2e%3Bfoo/x'],
+    ['echo', '/a/..;'],
   ])('%s %s', async (adapter, path) => {
     const res = await send(gateway.url, { path: `/v1/apis/http/${adapter}${path}`, headers: CALLER_AUTH });
 
@@ -81,6 +90,9 @@ describe('names that merely contain dots are forwarded as they are', () => {
     ['echo', '/%252e%252e/x', '/%252e%252e/x'],
     ['echo', '/search?path=../x&q=..%2F..', '/search?path=../x&q=..%2F..'],
     ['prefixed', '/releases/v1.2.3', '/api/releases/v1.2.3'],
+    ['echo', '/items;v=2/x', '/items;v=2/x'],
+    ['echo', '/...;x', '/...;x'],
+    ['echo', '/..a;b', '/..a;b'],
   ])('%s %s reaches the upstream as %s', async (adapter, path, expected) => {
     const res = await send(gateway.url, { path: `/v1/apis/http/${adapter}${path}`, headers: CALLER_AUTH });
 

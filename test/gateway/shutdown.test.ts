@@ -82,7 +82,7 @@ async function connectUntilRefused(baseUrl: string, ms = BOUND_MS): Promise<stri
 }
 
 describe.each(SIGNALS)('on %s', (signal) => {
-  test('an in-flight request completes with its full body, new connections are refused, and the process exits 0', async () => {
+  test('an in-flight request completes with its full body and Connection: close, new connections are refused, and the process exits 0', async () => {
     const gateway = await spawnWithGrace(15_000);
     try {
       const body = randomBytes(256 * 1024);
@@ -102,6 +102,8 @@ describe.each(SIGNALS)('on %s', (signal) => {
       }, 1_000);
       const res = await within(inFlight, BOUND_MS, 'the in-flight response');
       expect(res.status).toBe(200);
+      // Its head was written after draining began: the client must not reuse the connection.
+      expect(res.headers.connection).toBe('close');
       expect(res.body.length).toBe(body.length);
       expect(createHash('sha256').update(res.body).digest('hex')).toBe(createHash('sha256').update(body).digest('hex'));
 

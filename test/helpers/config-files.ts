@@ -14,6 +14,7 @@ export const HEROKU_ADAPTER = {
     { name: 'Accept', value: 'application/vnd.heroku+json; version=3' },
   ],
   timeoutMs: 30000,
+  bodyIdleTimeoutMs: 60000,
 };
 
 export function fixture(name: string): string {

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import http, { type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 /** Listens on 127.0.0.1 on a free port and returns the base URL. */
 export async function listen(server: Server): Promise<string> {
@@ -74,4 +74,51 @@ export function send(baseUrl: string, request: SentRequest): Promise<Received> {
     req.on('error', reject);
     req.end(request.body);
   });
+}
+
+export interface RawExchange {
+  /** Every byte the gateway wrote, in order. */
+  readonly bytes: Buffer;
+  readonly text: string;
+  /** How the connection ended: closed by the peer (FIN), reset, or still open when the idle bound passed. */
+  readonly ending: 'closed' | 'reset' | 'idle';
+}
+
+/**
+ * Writes `request` as raw bytes on a new connection (nothing is validated or
+ * normalized, so malformed requests reach the server as written) and collects
+ * every byte of the answer until the server closes the connection or it has
+ * been idle for `idleMs`. `write` may send the request in steps.
+ */
+export function exchangeRaw(
+  baseUrl: string,
+  request: string | Buffer | ((socket: net.Socket) => void),
+  idleMs = 2_000,
+): Promise<RawExchange> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const settle = (ending: RawExchange['ending']) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      const bytes = Buffer.concat(chunks);
+      resolve({ bytes, text: bytes.toString('latin1'), ending });
+    };
+    socket.setTimeout(idleMs, () => settle('idle'));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code === 'ECONNRESET' ? 'reset' : 'closed'));
+    socket.on('end', () => settle('closed'));
+    socket.on('connect', () => {
+      if (typeof request === 'function') request(socket);
+      else socket.write(request);
+    });
+  });
+}
+
+/** The status lines found in raw response bytes, in order ("HTTP/1.1 200 OK", ...). */
+export function statusLines(raw: string): string[] {
+  return [...raw.matchAll(/HTTP\/1\.[01] \d{3}[^\r\n]*/g)].map((match) => match[0]);
 }

@@ -15,6 +15,8 @@ export interface ResolvedAdapter {
   readonly headers: Readonly<Record<string, string>>;
   readonly allowedMethods: ReadonlySet<string> | undefined;
   readonly timeoutMs: number;
+  /** How long the upstream may go silent while sending a response body. */
+  readonly bodyIdleTimeoutMs: number;
   /** Set when a referenced secret is missing: the adapter answers 503 with this message. */
   readonly unavailable: string | undefined;
 }
@@ -60,6 +62,7 @@ export function resolveAdapters(
         adapter.allowedMethods &&
         new Set(adapter.allowedMethods.includes('GET') ? [...adapter.allowedMethods, 'HEAD'] : adapter.allowedMethods),
       timeoutMs: adapter.timeoutMs,
+      bodyIdleTimeoutMs: adapter.bodyIdleTimeoutMs,
       unavailable: own.length > 0 ? own.map(describeSecretProblem).join('; ') : undefined,
     });
   });

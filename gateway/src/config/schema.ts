@@ -9,11 +9,13 @@ import { findMalformedPlaceholder, findPlaceholders } from './placeholders';
  */
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 60_000;
 
 /** Header names the gateway owns: an adapter may not set them. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'expect', ...HOP_BY_HOP_HEADERS]);
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+/** The methods an adapter may forward (and allows all of when `allowedMethods` is left out). */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 /**
  * Variables the gateway or its platform set: substituting them would send
@@ -89,6 +91,12 @@ export const adapterSchema = z.strictObject({
     .min(1)
     .max(600_000, { error: 'must be at most 600000 (10 minutes)' })
     .default(DEFAULT_TIMEOUT_MS),
+  bodyIdleTimeoutMs: z
+    .number({ error: 'must be a number of milliseconds such as 60000' })
+    .int()
+    .min(1)
+    .max(600_000, { error: 'must be at most 600000 (10 minutes)' })
+    .default(DEFAULT_BODY_IDLE_TIMEOUT_MS),
 });
 
 export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx) => {

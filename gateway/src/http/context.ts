@@ -23,6 +23,11 @@ export function setRequestContext(req: IncomingMessage, context: RequestContext)
   (req as WithContext)[CONTEXT] = context;
 }
 
+/** The context set by the request logger, or undefined before it ran. */
+export function findRequestContext(req: IncomingMessage): RequestContext | undefined {
+  return (req as WithContext)[CONTEXT];
+}
+
 /** The context set by the request logger, which runs first for every request. */
 export function getRequestContext(req: IncomingMessage): RequestContext {
   const context = (req as WithContext)[CONTEXT];

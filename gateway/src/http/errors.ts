@@ -5,6 +5,8 @@ const STATUS = {
   not_found: 404,
   adapter_not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
+  headers_too_large: 431,
   internal_error: 500,
   bad_gateway: 502,
   adapter_unavailable: 503,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { setRequestContext, type RequestContext } from './context';
+import { pathForLogs } from './request-target';
 
 // A caller may pass its own id for correlation; anything else is replaced.
 const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -9,9 +10,10 @@ const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * Gives every request an id (echoed as X-Request-Id) and writes one log line
  * when it ends. The line names the caller by identity, never by credential,
- * and the path without its query string.
+ * and the path alone: no query string, fragment or absolute-form authority
+ * (which may carry userinfo).
  */
-export function logRequests(logger: Logger, isDraining: () => boolean): RequestHandler {
+export function logRequests(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const offered = req.headers['x-request-id'];
     const requestId = typeof offered === 'string' && CALLER_REQUEST_ID.test(offered) ? offered : randomUUID();
@@ -24,22 +26,19 @@ export function logRequests(logger: Logger, isDraining: () => boolean): RequestH
     };
     setRequestContext(req, context);
     res.setHeader('x-request-id', requestId);
-    // While draining, ask keep-alive clients to reconnect elsewhere.
-    if (isDraining()) res.setHeader('connection', 'close');
 
-    const url = req.originalUrl;
-    const queryAt = url.indexOf('?');
     res.once('close', () => {
-      const finished = res.writableFinished;
+      // A response the gateway cut short after an error is logged with the status it sent.
+      const sent = res.writableFinished || (context.error !== undefined && res.headersSent);
       logger.info(
         {
           requestId,
           caller: context.caller,
           adapter: context.adapter,
           method: req.method,
-          path: queryAt === -1 ? url : url.slice(0, queryAt),
+          path: pathForLogs(req.originalUrl),
           // 499: the client went away before the response was complete.
-          status: finished ? res.statusCode : 499,
+          status: sent ? res.statusCode : 499,
           durationMs: Math.round(Number(process.hrtime.bigint() - context.startedAt) / 1e3) / 1e3,
           error: context.error?.id,
           cause: context.error?.cause,

@@ -1,17 +1,29 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { getRequestContext } from './context';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import { findRequestContext } from './context';
 import type { AtlasError } from './errors';
 
-/** Records the failure for the request's log line, then answers `{ id, message }`. */
+/** Response headers only the gateway sets: an error response keeps them and nothing else. */
+const OWN_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'connection']);
+
+/**
+ * Records the failure for the request's log line, then answers `{ id, message }`.
+ * The answer is built from nothing: headers staged from an upstream response
+ * are dropped. A request whose body was not read to its end gets
+ * `Connection: close`, since what follows on the connection is unknown. Once
+ * the response has started, the only honest signal left is to cut the
+ * connection. The first failure of a request is the one recorded.
+ */
 export function failRequest(req: IncomingMessage, res: ServerResponse, error: AtlasError): void {
-  getRequestContext(req).error = { id: error.id, cause: describeCause(error.cause) };
+  if (res.writableEnded || res.destroyed) return;
+  const context = findRequestContext(req);
+  if (context !== undefined) context.error = { id: error.id, cause: describeCause(error.cause) };
   if (res.headersSent) {
-    // An upstream failed mid-body: the only honest signal left is to cut the
-    // connection, so the client sees a truncated response, not a complete one.
+    // The client sees a truncated response, not a complete one.
     res.destroy();
     return;
   }
-  if (res.destroyed) return;
+  for (const name of res.getHeaderNames()) if (!OWN_HEADERS.has(name)) res.removeHeader(name);
+  if (!req.complete) res.setHeader('connection', 'close');
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   sendJson(res, error.status, JSON.stringify({ id: error.id, message: error.message }));
 }
@@ -19,6 +31,7 @@ export function failRequest(req: IncomingMessage, res: ServerResponse, error: At
 /** Answers with a JSON body serialized once by the caller. */
 export function sendJson(res: ServerResponse, status: number, body: string): void {
   res.statusCode = status;
+  res.statusMessage = STATUS_CODES[status] ?? '';
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.setHeader('cache-control', 'no-store');

@@ -1,11 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middleware';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { AtlasError, toUpstreamError } from '../http/errors';
 import { failRequest } from '../http/respond';
 import type { BodyMemoryPacer } from './body-memory';
-import { prepareResponseHeaders } from './forward-headers';
+import { relayResponse } from './relay-response';
 import { limitResponseTime } from './response-timeout';
 
 /**
@@ -56,22 +57,20 @@ export function createAdapterProxy(
     headers: adapter.headers,
     pathRewrite: (_path, req) => (req as WithUpstreamUrl)[UPSTREAM_URL],
     // The default plugins log URLs and answer errors in plain text; the
-    // gateway logs and answers in its own format.
+    // gateway logs and answers in its own format, and relays responses itself.
     ejectPlugins: true,
+    selfHandleResponse: true,
     plugins: [
       (server) => {
-        server.on('proxyReq', (proxyReq, req) => {
+        server.on('proxyReq', (proxyReq, req, res) => {
           bodyMemory?.watch(req);
           limitResponseTime(proxyReq, adapter.timeoutMs, () =>
             proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
           );
+          refuseProtocolSwitch(proxyReq, req, res, adapter.name);
         });
-        server.on('proxyRes', (proxyRes, _req, res) => {
-          bodyMemory?.watch(proxyRes);
-          const keepAlive =
-            (res as ServerResponse & { shouldKeepAlive: boolean }).shouldKeepAlive &&
-            res.getHeader('connection') !== 'close';
-          prepareResponseHeaders(proxyRes.headers, keepAlive);
+        server.on('proxyRes', (proxyRes, req, res) => {
+          relayResponse(proxyRes, req, res, adapter, bodyMemory);
         });
         server.on('error', (error, req, res) => {
           // Only HTTP requests reach here: the gateway does not proxy upgrades.
@@ -80,5 +79,34 @@ export function createAdapterProxy(
         });
       },
     ],
+  });
+}
+
+/**
+ * A `101 Switching Protocols` to a request that asked for no upgrade (the
+ * gateway forwards none) is not a response to relay: without this, Node's
+ * client drops the connection and reports nothing, and the caller would wait.
+ * A request that ends with no response and no error fails the same way.
+ */
+function refuseProtocolSwitch(
+  proxyReq: http.ClientRequest,
+  req: IncomingMessage,
+  res: ServerResponse,
+  adapter: string,
+): void {
+  proxyReq.on('upgrade', (_upstreamRes: IncomingMessage, socket: Duplex) => {
+    socket.destroy();
+    failRequest(
+      req,
+      res,
+      new AtlasError(
+        'bad_gateway',
+        `The upstream of adapter "${adapter}" switched protocols (101), which the gateway does not relay.`,
+      ),
+    );
+  });
+  proxyReq.once('close', () => {
+    if (!res.headersSent)
+      failRequest(req, res, new AtlasError('bad_gateway', `The upstream of adapter "${adapter}" sent no response.`));
   });
 }

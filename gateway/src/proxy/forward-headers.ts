@@ -1,5 +1,4 @@
-/* eslint-disable @typescript-eslint/no-dynamic-delete -- header maps are edited by name: that is this module's job */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
 
 /** The caller's credentials for the gateway: never for the upstream. */
@@ -10,7 +9,13 @@ const CALLER_CREDENTIALS = ['authorization', 'atlas-accesstoken', 'cookie', 'pro
  * Transfer-Encoding is left in place: Node's client re-encodes the body it frames.
  */
 const REQUEST_HOP_BY_HOP = [...HOP_BY_HOP_HEADERS, 'expect', 'http2-settings'];
-const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP_HEADERS, 'proxy-authenticate'];
+const RESPONSE_UNFORWARDED: ReadonlySet<string> = new Set([
+  ...HOP_BY_HOP_HEADERS,
+  'proxy-authenticate',
+  'transfer-encoding',
+  'set-cookie',
+  'x-request-id',
+]);
 /** Headers that frame the body: a `Connection` token cannot remove them. */
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
 
@@ -42,17 +47,23 @@ export function forwardableRequestHeaders(
 }
 
 /**
- * Rewrites the upstream's response headers in place: hop-by-hop headers and
- * Set-Cookie (the gateway is not the upstream's browser session) are dropped,
- * and the connection header is ours to decide.
+ * The upstream's response headers as the caller may see them, in a new
+ * object: hop-by-hop headers, those its Connection header names, Set-Cookie
+ * (the gateway is not the upstream's browser session) and X-Request-Id (the
+ * gateway's own) are dropped. So is Transfer-Encoding: the gateway frames the
+ * body it relays itself, chunked when the upstream gave no length, and a
+ * Content-Length beside a Transfer-Encoding is not a length.
  */
-export function prepareResponseHeaders(headers: IncomingHttpHeaders, keepAlive: boolean): void {
+export function forwardableResponseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const named = connectionTokens(headers.connection);
-  if (named !== undefined) for (const name of named) delete headers[name];
-  for (const name of RESPONSE_HOP_BY_HOP) delete headers[name];
-  delete headers['set-cookie'];
-  delete headers['x-request-id'];
-  headers.connection = keepAlive ? 'keep-alive' : 'close';
+  const framed = headers['transfer-encoding'] !== undefined;
+  const forwarded: OutgoingHttpHeaders = {};
+  for (const name in headers) {
+    if (RESPONSE_UNFORWARDED.has(name) || (named !== undefined && named.has(name))) continue;
+    if (framed && name === 'content-length') continue;
+    forwarded[name] = headers[name];
+  }
+  return forwarded;
 }
 
 /** The header names a Connection header lists, minus framing headers; undefined for none. */

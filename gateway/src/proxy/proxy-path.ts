@@ -1,3 +1,4 @@
+import { toOriginForm } from '../http/request-target';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 
 export interface ProxyPath {
@@ -11,12 +12,12 @@ export interface ProxyPath {
 
 /**
  * Splits `/<adapter>/<path>?<query>` (the URL below /v1/apis/http) without
- * decoding anything. An absolute-form request target, which HTTP/1.1 servers
- * must accept (`GET http://host/v1/...`), keeps its scheme and host in front
- * of that after routing; they are dropped, since each adapter fixes its own.
+ * decoding anything. An absolute-form request target keeps its scheme and
+ * host in front of that after routing; they are dropped, since each adapter
+ * fixes its own, and so is a fragment.
  */
 export function splitProxyPath(requestUrl: string): ProxyPath {
-  const url = requestUrl.startsWith('/') ? requestUrl : toOriginForm(requestUrl);
+  const url = toOriginForm(requestUrl);
   const queryAt = url.indexOf('?');
   const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
   const query = queryAt === -1 ? '' : url.slice(queryAt);
@@ -26,20 +27,18 @@ export function splitProxyPath(requestUrl: string): ProxyPath {
     : { adapter: pathname.slice(1, slash), path: pathname.slice(slash), query };
 }
 
-function toOriginForm(url: string): string {
-  const authority = url.indexOf('://');
-  if (authority === -1) return url;
-  const path = url.slice(authority + 3).search(/[/?]/);
-  return path === -1 ? '/' : url.slice(authority + 3 + path);
-}
-
 const ENCODED_SEPARATOR_OR_DOT = /%(2e|2f)/gi;
+
+/** A path parameter (`;v=1`), raw or with the semicolon percent-encoded. */
+const PATH_PARAMETER = /(;|%3b).*$/i;
 
 /**
  * Names what makes a path unsafe to forward, or returns undefined. Dot
- * segments ("." and "..", also percent-encoded in any case and hidden behind
- * an encoded slash) could walk out of the base URL's path prefix on an
- * upstream that normalizes; backslashes are separators to some servers.
+ * segments ("." and "..", also percent-encoded in any case, hidden behind
+ * an encoded slash or followed by a path parameter, as in "..;" which
+ * servlet containers read as "..") could walk out of the base URL's path
+ * prefix on an upstream that normalizes; backslashes are separators to
+ * some servers.
  */
 export function findUnsafePathPart(path: string): string | undefined {
   if (path.includes('\\') || /%5c/i.test(path)) return 'a backslash';
@@ -47,7 +46,8 @@ export function findUnsafePathPart(path: string): string | undefined {
   if (!path.includes('.') && !path.includes('%')) return undefined;
   const decoded = path.replace(ENCODED_SEPARATOR_OR_DOT, (match) => (match[2] === 'f' || match[2] === 'F' ? '/' : '.'));
   for (const segment of decoded.split('/')) {
-    if (segment === '.' || segment === '..') return 'a dot segment ("." or "..")';
+    const name = segment.replace(PATH_PARAMETER, '');
+    if (name === '.' || name === '..') return 'a dot segment ("." or "..")';
   }
   return undefined;
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
+import { HTTP_METHODS } from '../config/schema';
 import { getRequestContext } from '../http/context';
 import { AtlasError } from '../http/errors';
 import type { BodyMemoryPacer } from './body-memory';
@@ -7,10 +8,14 @@ import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
 import { forwardableRequestHeaders, unforwardedHeaders } from './forward-headers';
 import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
 
+/** Methods the gateway refuses whatever an adapter allows (see server.ts for CONNECT and TRACK). */
+const REFUSED_METHODS: ReadonlySet<string> = new Set(['TRACE', 'TRACK', 'CONNECT']);
+
 interface Route {
   readonly adapter: ResolvedAdapter;
   readonly unforwarded: ReadonlySet<string>;
-  readonly allowHeader: string | undefined;
+  /** The methods the adapter forwards, as an `Allow` header value. */
+  readonly allowHeader: string;
   readonly proxy: ReturnType<typeof createAdapterProxy>;
 }
 
@@ -30,7 +35,7 @@ export function routeToAdapters(
       {
         adapter,
         unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
-        allowHeader: adapter.allowedMethods && [...adapter.allowedMethods].join(', '),
+        allowHeader: adapter.allowedMethods ? [...adapter.allowedMethods].join(', ') : HTTP_METHODS.join(', '),
         proxy: createAdapterProxy(adapter, bodyMemory),
       },
     ]),
@@ -53,12 +58,22 @@ export function routeToAdapters(
     if (adapter.unavailable !== undefined) {
       throw new AtlasError('adapter_unavailable', `Adapter "${adapter.name}" is unavailable: ${adapter.unavailable}.`);
     }
+    if (REFUSED_METHODS.has(req.method)) {
+      // TRACE would echo the adapter's credentials back to the caller.
+      throw new AtlasError(
+        'method_not_allowed',
+        `${req.method} is never forwarded; ${adapter.name} allows ${route.allowHeader}.`,
+        {
+          headers: { allow: route.allowHeader },
+        },
+      );
+    }
     if (adapter.allowedMethods !== undefined && !adapter.allowedMethods.has(req.method)) {
       throw new AtlasError(
         'method_not_allowed',
         `Adapter "${adapter.name}" does not allow ${req.method}; it allows ${route.allowHeader}.`,
         {
-          headers: { allow: route.allowHeader! },
+          headers: { allow: route.allowHeader },
         },
       );
     }

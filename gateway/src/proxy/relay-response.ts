@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AtlasError } from '../http/errors';
+import { failRequest } from '../http/respond';
+import type { BodyMemoryPacer } from './body-memory';
+import { forwardableResponseHeaders } from './forward-headers';
+
+/** What Node can write as a reason phrase: visible ASCII, obs-text, spaces and tabs. */
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Relays an upstream response to the caller. A status outside 200–599
+ * (interim 1xx responses never get here: Node's client skips 100 and 103,
+ * and a 101 is refused before) or a reason phrase with control bytes is a
+ * 502, as is any header the gateway cannot write. The head is written one
+ * tick later, once the parser is done with the packet that carried it: a
+ * parse error in that same packet (a bad chunk, a body after HEAD) then
+ * still gets a clean 502 instead of a response that has started. From then
+ * on the body streams, and an upstream silent for `bodyIdleTimeoutMs` (while
+ * the caller is ready for more) has the caller's connection aborted.
+ */
+export function relayResponse(
+  proxyRes: IncomingMessage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  adapter: { readonly name: string; readonly bodyIdleTimeoutMs: number },
+  bodyMemory: BodyMemoryPacer | undefined,
+): void {
+  if (res.writableEnded || res.destroyed) {
+    proxyRes.destroy();
+    return;
+  }
+  const status = proxyRes.statusCode ?? 0;
+  const reason = proxyRes.statusMessage ?? '';
+  if (status < 200 || status > 599 || !REASON_PHRASE.test(reason)) {
+    proxyRes.destroy();
+    failRequest(req, res, invalidResponse(adapter.name, `status line (${JSON.stringify(`${status} ${reason}`)})`));
+    return;
+  }
+  const headers = forwardableResponseHeaders(proxyRes.headers);
+  process.nextTick(() => {
+    // Failed meanwhile (a parse error, the caller gone): the 502 or the abort is already on its way.
+    if (res.headersSent || res.writableEnded || res.destroyed) {
+      proxyRes.destroy();
+      return;
+    }
+    try {
+      res.writeHead(status, reason, headers);
+    } catch (error) {
+      proxyRes.destroy();
+      failRequest(req, res, invalidResponse(adapter.name, 'response header', error));
+      return;
+    }
+    limitBodyIdleTime(proxyRes, res, adapter.bodyIdleTimeoutMs, () =>
+      failRequest(
+        req,
+        res,
+        new AtlasError('gateway_timeout', `The upstream of adapter "${adapter.name}" stalled while sending the body.`, {
+          cause: `no body data for ${adapter.bodyIdleTimeoutMs} ms`,
+        }),
+      ),
+    );
+    // Only now: a 'data' listener set earlier would start the flow before the pipe.
+    bodyMemory?.watch(proxyRes);
+    proxyRes.pipe(res);
+  });
+}
+
+function invalidResponse(adapter: string, what: string, cause?: unknown): AtlasError {
+  return new AtlasError('bad_gateway', `The upstream of adapter "${adapter}" sent an invalid HTTP response.`, {
+    cause: cause ?? `invalid ${what}`,
+  });
+}
+
+/**
+ * Calls `expire` once the upstream has sent no body data for `ms` while the
+ * caller could take more. A caller that reads slowly (its socket asks the
+ * gateway to wait) stops the clock: the pause is then the caller's, and the
+ * clock restarts when it drains.
+ */
+function limitBodyIdleTime(proxyRes: IncomingMessage, res: ServerResponse, ms: number, expire: () => void): void {
+  const check = () => {
+    if (res.writableNeedDrain) timer.refresh();
+    else expire();
+  };
+  const timer = setTimeout(check, ms);
+  const refresh = () => timer.refresh();
+  proxyRes.on('data', refresh);
+  res.on('drain', refresh);
+  proxyRes.once('close', () => {
+    clearTimeout(timer);
+    res.off('drain', refresh);
+  });
+}

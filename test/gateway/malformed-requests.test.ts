@@ -1,0 +1,196 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CALLER_AUTH, CALLER_TOKEN, spawnGateway, stopGateway, type GatewayProcess } from '../helpers/gateway';
+import { exchangeRaw, send, statusLines, type RawExchange } from '../helpers/http';
+import { within } from '../helpers/process-wait';
+import { startUpstream, type Upstream } from '../helpers/upstreams';
+
+/**
+ * Requests Node's parser rejects, or that break off, while the gateway may
+ * already be answering them: the gateway's reply never lands inside a
+ * response in progress, every rejected request gets the JSON error shape and
+ * one log line with the status actually sent.
+ */
+
+const REQUEST_TIMEOUT_MS = 1_500;
+const BOUND_MS = 10_000;
+
+let upstream: Upstream;
+let gateway: GatewayProcess;
+/** Fires when the upstream has received a request's head (its body may still be on the way). */
+let arrived: (res: ServerResponse) => void = () => {};
+
+beforeAll(async () => {
+  upstream = await startUpstream((req: IncomingMessage, res: ServerResponse) => {
+    req.on('error', () => {});
+    const path = req.url!.split('?')[0];
+    if (path === '/early') {
+      // Answers at once and streams, while the caller is still uploading.
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('early answer ');
+    } else if (path === '/after-body') {
+      req.resume();
+      req.on('end', () => res.end('read it all'));
+    }
+    arrived(res);
+  });
+  gateway = await spawnGateway({
+    ATLAS_ADAPTERS: JSON.stringify([{ name: 'up', baseUrl: upstream.url }]),
+    ATLAS_ACCESS_TOKENS: CALLER_TOKEN,
+    ATLAS_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+  });
+  expect(gateway.url).not.toBe('');
+});
+
+afterAll(async () => {
+  await stopGateway(gateway);
+  await upstream.close();
+});
+
+function uploadHead(path: string): string {
+  return (
+    `POST /v1/apis/http/up${path} HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${CALLER_AUTH.authorization}\r\n` +
+    'Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n'
+  );
+}
+
+/** The JSON log lines the gateway has written so far. */
+function logLines(): Record<string, unknown>[] {
+  return gateway
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+async function logLineFor(requestId: string): Promise<Record<string, unknown>> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const line = logLines().find((entry) => entry.requestId === requestId && entry.status !== undefined);
+    if (line !== undefined) return line;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no log line for request ${requestId}`);
+}
+
+/** The one response in `exchange`: head lines and JSON body. */
+function onlyResponse(exchange: RawExchange): { lines: string[]; json: unknown; requestId: string } {
+  expect(statusLines(exchange.text)).toHaveLength(1);
+  const end = exchange.text.indexOf('\r\n\r\n');
+  const lines = exchange.text.slice(0, end).split('\r\n');
+  const requestId = lines
+    .find((line) => /^x-request-id:/i.test(line))
+    ?.split(':')[1]
+    ?.trim();
+  expect(requestId).toBeDefined();
+  return { lines, json: JSON.parse(exchange.text.slice(end + 4)) as unknown, requestId: requestId! };
+}
+
+describe('once a response has started, a broken request aborts the connection instead of writing into the response', () => {
+  test('a bad chunk in an upload whose upstream already streams its answer', async () => {
+    const exchange = await within(
+      exchangeRaw(gateway.url, (socket) => {
+        socket.write(uploadHead('/early'));
+        socket.once('data', () => socket.write('zz\r\nnot a chunk\r\n'));
+      }),
+      BOUND_MS,
+      'the exchange',
+    );
+    expect(statusLines(exchange.text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(exchange.text).toContain('early answer');
+    expect(exchange.text).not.toMatch(/HTTP\/1\.1 4\d\d/);
+    expect(exchange.ending).not.toBe('idle');
+  });
+
+  test('an upload that stalls past the request timeout while its upstream already streams', async () => {
+    const exchange = await within(
+      exchangeRaw(gateway.url, uploadHead('/early'), BOUND_MS),
+      BOUND_MS + 1_000,
+      'the exchange',
+    );
+    expect(statusLines(exchange.text)).toEqual(['HTTP/1.1 200 OK']);
+    expect(exchange.text).not.toMatch(/HTTP\/1\.1 408/);
+    expect(exchange.ending).not.toBe('idle');
+  });
+});
+
+describe('before the response has started, a broken request is answered with a JSON error and logged with its status', () => {
+  test('a bad chunk while the upstream waits for the body: 400 bad_request, Connection: close', async () => {
+    const exchange = await exchangeRaw(gateway.url, (socket) => {
+      socket.write(uploadHead('/after-body'));
+      arrived = () => socket.write('zz\r\nnot a chunk\r\n');
+    });
+    const { lines, json, requestId } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(lines.map((line) => line.toLowerCase())).toContain('connection: close');
+    expect(json).toEqual({ id: 'bad_request', message: expect.any(String) });
+    expect(await logLineFor(requestId)).toMatchObject({ status: 400, error: 'bad_request' });
+  });
+
+  test('an upload that stalls past the request timeout: 408 and a log line that says 408', async () => {
+    const exchange = await within(
+      exchangeRaw(gateway.url, uploadHead('/after-body'), BOUND_MS),
+      BOUND_MS + 1_000,
+      'the exchange',
+    );
+    const { lines, json, requestId } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(json).toEqual({ id: 'request_timeout', message: expect.any(String) });
+    expect(await logLineFor(requestId)).toMatchObject({ status: 408, error: 'request_timeout' });
+  });
+
+  test('oversized request headers: 431 and a log line that says 431', async () => {
+    const exchange = await exchangeRaw(
+      gateway.url,
+      `GET /healthz HTTP/1.1\r\nHost: gateway\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    const { lines, json, requestId } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(json).toEqual({ id: 'headers_too_large', message: expect.any(String) });
+    expect(await logLineFor(requestId)).toMatchObject({ status: 431, error: 'headers_too_large' });
+  });
+});
+
+describe('the Host header', () => {
+  test('an HTTP/1.1 request without Host gets a JSON 400 with a request id and a log line', async () => {
+    const exchange = await exchangeRaw(
+      gateway.url,
+      `GET /v1/apis/http/up/x HTTP/1.1\r\nAuthorization: ${CALLER_AUTH.authorization}\r\n\r\n`,
+    );
+    const { lines, json, requestId } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(json).toEqual({ id: 'bad_request', message: expect.stringContaining('Host') });
+    expect(await logLineFor(requestId)).toMatchObject({
+      status: 400,
+      error: 'bad_request',
+      path: '/v1/apis/http/up/x',
+    });
+    expect(upstream.seen.map((seen) => seen.url)).not.toContain('/x');
+  });
+
+  test('an HTTP/1.0 request may leave Host out', async () => {
+    const exchange = await exchangeRaw(gateway.url, 'GET /healthz HTTP/1.0\r\n\r\n');
+    expect(statusLines(exchange.text)).toEqual(['HTTP/1.1 200 OK']);
+  });
+});
+
+describe('what the request log shows of the request target', () => {
+  test('an absolute-form target is logged by its path, never with its userinfo or host', async () => {
+    const exchange = await exchangeRaw(
+      gateway.url,
+      `GET http://alice:hunter2@gateway.example/v1/apis/http/up/after-body?q=1 HTTP/1.1\r\nHost: gateway\r\n` +
+        `Authorization: ${CALLER_AUTH.authorization}\r\nConnection: close\r\n\r\n`,
+    );
+    const requestId = /x-request-id: ([^\r]+)/i.exec(exchange.text)?.[1];
+    expect(requestId).toBeDefined();
+    const line = await logLineFor(requestId!);
+    expect(line.path).toBe('/v1/apis/http/up/after-body');
+    expect(JSON.stringify(logLines())).not.toContain('hunter2');
+  });
+
+  test('a #fragment in the request target is neither forwarded nor logged', async () => {
+    const res = await send(gateway.url, { path: '/v1/apis/http/up/after-body?page=2#section', headers: CALLER_AUTH });
+    expect(res.status).toBe(200);
+    expect(upstream.seen.at(-1)!.url).toBe('/after-body?page=2');
+    const line = await logLineFor(res.headers['x-request-id'] as string);
+    expect(line.path).toBe('/v1/apis/http/up/after-body');
+  });
+});
