@@ -86,8 +86,10 @@ function limitBodyIdleTime(proxyRes: IncomingMessage, res: ServerResponse, ms: n
   const refresh = () => timer.refresh();
   proxyRes.on('data', refresh);
   res.on('drain', refresh);
-  proxyRes.once('close', () => {
+  const stop = () => {
     clearTimeout(timer);
     res.off('drain', refresh);
-  });
+  };
+  proxyRes.once('end', stop);
+  proxyRes.once('close', stop);
 }
