@@ -7,6 +7,7 @@ import {
   STACK_ADAPTERS_KEY,
   adapterSchema,
   detectConfigFormat,
+  emptyAdapterFile,
   parseAdapterFile,
 } from '@atlas/gateway/config';
 import { Document, type Node, isMap, isSeq, parseAllDocuments, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -46,7 +47,7 @@ export function appendAdapter(text: string, file: string, adapter: NewAdapter): 
   if (!Array.isArray(docs)) throw new ConfigError(`${file} is empty`, [{ where: file, message: 'expected a config' }]);
   const taken =
     existing.format === 'atlas'
-      ? [...existing.adapters.map((a) => a.name), ...httpDocumentNames(docs)]
+      ? [...existing.adapters.map((a) => a.name), ...adapterDocumentNames(docs)]
       : existing.adapters.map((a) => a.name);
   if (taken.includes(adapter.name)) {
     throw new ConfigError(`${file} already has an adapter named "${adapter.name}"`, [
@@ -78,7 +79,7 @@ function readExisting(text: string, file: string): ParsedAdapterFile {
     return parseAdapterFile(text, file);
   } catch (error) {
     if (error instanceof ConfigError && isStackConfigWithoutAdapters(text)) {
-      return { format: 'pulumi-stack', adapters: [], warnings: [] };
+      return emptyAdapterFile('pulumi-stack');
     }
     throw error;
   }
@@ -241,9 +242,10 @@ function detectStyle(text: string, docs: readonly Document[]): Style {
   return { indent: indent ?? 2, indentSeq: indentSeq ?? false };
 }
 
-function httpDocumentNames(docs: readonly Document[]): string[] {
+/** The names of every adapter document, of any kind: names are unique across kinds. */
+function adapterDocumentNames(docs: readonly Document[]): string[] {
   return docs
-    .filter((doc) => doc.get('kind') === 'HTTP')
+    .filter((doc) => typeof doc.get('kind') === 'string' && doc.get('kind') !== 'Atlas')
     .map((doc) => doc.getIn(['metadata', 'name']))
     .filter((name): name is string => typeof name === 'string');
 }

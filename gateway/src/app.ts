@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Authenticate } from './auth/authenticate';
+import type { SkippedAdapter } from './config/parse-adapters';
 import type { ResolvedAdapter } from './config/resolve-adapters';
 import { getRequestContext } from './http/context';
 import { AtlasError } from './http/errors';
@@ -15,12 +16,14 @@ export interface AppOptions {
   readonly logger: Logger;
   /** Paces the memory of large proxied bodies; without it, V8 alone decides when their buffers are freed. */
   readonly bodyMemory?: BodyMemoryPacer;
+  /** Adapters of other kinds the config lists: named in the 404 of a request to one. */
+  readonly skipped?: readonly SkippedAdapter[];
 }
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /** Builds the gateway's Express app. It never listens: see `startServer`. */
-export function createApp({ adapters, authenticate, logger, bodyMemory }: AppOptions): Express {
+export function createApp({ adapters, authenticate, logger, bodyMemory, skipped = [] }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -34,7 +37,7 @@ export function createApp({ adapters, authenticate, logger, bodyMemory }: AppOpt
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.
-  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory));
+  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory, skipped));
   app.get('/v1/apis', (_req, res) => sendJson(res, 200, apiList));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
   app.use(notFound);

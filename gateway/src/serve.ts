@@ -1,4 +1,5 @@
 import { createAuthenticator } from './auth/authenticate';
+import { type CallerAuth, resolveCallerAuth } from './auth/caller-auth';
 import { createApp } from './app';
 import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
@@ -7,7 +8,7 @@ import { guardRequests } from './last-resort';
 import { createLogger } from './logger';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
-import { isLoopbackHost, readSettings } from './settings';
+import { inspectSettings, isLoopbackHost } from './settings';
 
 /**
  * The process (see main.ts): reads the environment (here and nowhere else),
@@ -15,14 +16,32 @@ import { isLoopbackHost, readSettings } from './settings';
  * on SIGTERM or SIGINT.
  */
 async function main(env: NodeJS.ProcessEnv): Promise<void> {
-  const settings = readSettings(env);
-  const loaded = loadAdapters(settings.adapterSource);
-  const { adapters, problems } = resolveAdapters(loaded.adapters, env);
+  const refusals: ConfigError[] = [];
+  const { settings, problems: settingsProblems } = inspectSettings(env);
+  if (settingsProblems.length > 0)
+    refusals.push(new ConfigError('the gateway environment is not valid', settingsProblems));
+  const loaded = collectRefusal(refusals, () => loadAdapters(settings.adapterSource));
+  const { adapters, problems: secretProblems } = resolveAdapters(loaded?.adapters ?? [], env);
   const local = isLoopbackHost(settings.host);
-  if (problems.length > 0 && !local) {
+  if (secretProblems.length > 0 && !local) {
+    refusals.push(
+      new ConfigError(
+        'adapters reference secrets that are not available',
+        secretProblems.map((problem) => ({
+          where: `adapter "${problem.adapter}"`,
+          message: describeSecretProblem(problem),
+        })),
+      ),
+    );
+  }
+  const callers = resolveCallerAuth(settings.auth, settings.host, loaded?.identityProviders);
+  if (callers.problems.length > 0) refusals.push(new ConfigError('callers cannot be authenticated', callers.problems));
+  // Every problem at once: one fix-and-retry round, not one per problem.
+  if (refusals.length === 1) throw refusals[0]!;
+  if (refusals.length > 1) {
     throw new ConfigError(
-      'adapters reference secrets that are not available',
-      problems.map((problem) => ({ where: `adapter "${problem.adapter}"`, message: describeSecretProblem(problem) })),
+      refusals.map((refusal) => refusal.summary).join('; '),
+      refusals.flatMap((refusal) => refusal.problems),
     );
   }
 
@@ -44,8 +63,12 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     },
     'settings',
   );
-  for (const warning of loaded.warnings) logger.warn(warning);
-  for (const problem of problems) {
+  const { skipped, warnings } = loaded!;
+  for (const warning of [...warnings, ...callers.warnings]) logger.warn(warning);
+  for (const { name, kind } of skipped) {
+    logger.warn(`adapter "${name}" has kind ${kind}: this gateway serves HTTP adapters only, so it is skipped`);
+  }
+  for (const problem of secretProblems) {
     logger.warn(`${describeSecretProblem(problem)}. Until then its requests get 503 adapter_unavailable.`);
   }
   for (const adapter of adapters) {
@@ -55,7 +78,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
       );
     }
   }
-  if (settings.auth.disabled) {
+  if (callers.auth.disabled) {
     logger.warn(
       "CALLER AUTHENTICATION IS OFF (ATLAS_AUTH=none): any local process can use the adapters' credentials. Set ATLAS_ACCESS_TOKENS to turn it on.",
     );
@@ -68,7 +91,8 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   }
   const app = createApp({
     adapters,
-    authenticate: createAuthenticator(settings.auth),
+    authenticate: createAuthenticator(callers.auth),
+    skipped,
     logger,
     bodyMemory: collect && createBodyMemoryPacer(() => collect({ type: 'minor' })),
   });
@@ -79,13 +103,13 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   logger.info(
     {
       url: running.url,
-      configSource: loaded.source,
+      configSource: loaded!.source,
       adapters: adapters.map(({ name, baseUrl, unavailable }) => ({
         name,
         baseUrl,
         available: unavailable === undefined,
       })),
-      auth: describeAuth(settings.auth),
+      auth: describeAuth(callers.auth),
     },
     'Atlas gateway listening',
   );
@@ -101,12 +125,23 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-function describeAuth(auth: ReturnType<typeof readSettings>['auth']): string[] {
+function describeAuth(auth: CallerAuth): string[] {
   if (auth.disabled) return ['none'];
   return [
     ...(auth.accessTokens.length > 0 ? [`${auth.accessTokens.length} access token(s)`] : []),
-    ...(auth.oidc ? [`OIDC ${auth.oidc.issuer}`] : []),
+    ...auth.issuers.map(({ issuer, audience }) => `JWTs of ${issuer} for audience ${audience}`),
   ];
+}
+
+/** Runs `read`; a ConfigError it throws is added to `refusals` (and the result is undefined). */
+function collectRefusal<T>(refusals: ConfigError[], read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    refusals.push(error);
+    return undefined;
+  }
 }
 
 main(process.env).catch((error: unknown) => {

@@ -179,7 +179,8 @@ function writeRawError(socket: Duplex, error: AtlasError, logger: Logger, fields
   socket.end(
     `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n${extra}X-Request-Id: ${requestId}\r\nAtlas-Error: ${error.id}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
   );
 }
 

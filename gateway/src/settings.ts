@@ -16,12 +16,15 @@ export interface Settings {
 export type AdapterSource =
   { readonly kind: 'json'; readonly text: string } | { readonly kind: 'file'; readonly path: string };
 
+/** The caller authentication the environment asks for; see `resolveCallerAuth` for what applies. */
 export interface AuthSettings {
   /** Static caller tokens. Never log these. */
   readonly accessTokens: readonly string[];
   readonly oidc: OidcSettings | undefined;
-  /** ATLAS_AUTH=none with nothing configured: callers are not authenticated (loopback only). */
-  readonly disabled: boolean;
+  /** ATLAS_AUTH=none: no caller authentication if nothing else configures it (loopback only). */
+  readonly none: boolean;
+  /** Some ATLAS_OIDC_* variable is set (if `oidc` is undefined, its problems are reported). */
+  readonly oidcRequested: boolean;
 }
 
 export interface OidcSettings {
@@ -40,7 +43,19 @@ export const MIN_ACCESS_TOKEN_LENGTH = 32;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** The settings, or a ConfigError listing every problem of the environment. */
 export function readSettings(env: Env): Settings {
+  const { settings, problems } = inspectSettings(env);
+  if (problems.length > 0) throw new ConfigError('the gateway environment is not valid', problems);
+  return settings;
+}
+
+/**
+ * The settings and every problem of the environment, without throwing, so
+ * that start-up can report them together with those of the config file.
+ * Where a value has a problem, its default stands in.
+ */
+export function inspectSettings(env: Env): { settings: Settings; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
   const fail = (where: string, message: string) => {
     problems.push({ where, message });
@@ -58,20 +73,22 @@ export function readSettings(env: Env): Settings {
     fail,
   );
 
-  const logLevel = (env.ATLAS_LOG_LEVEL?.trim() || 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) fail('ATLAS_LOG_LEVEL', `"${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const requestedLevel = env.ATLAS_LOG_LEVEL?.trim() || 'info';
+  const known = (LOG_LEVELS as readonly string[]).includes(requestedLevel);
+  if (!known) fail('ATLAS_LOG_LEVEL', `"${requestedLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = (known ? requestedLevel : 'info') as LogLevel;
 
   const adapterSource: AdapterSource =
     env.ATLAS_ADAPTERS !== undefined && env.ATLAS_ADAPTERS.trim() !== ''
       ? { kind: 'json', text: env.ATLAS_ADAPTERS }
       : { kind: 'file', path: env.ATLAS_CONFIG?.trim() || DEFAULT_CONFIG_FILE };
 
-  const auth = readAuth(env, host, fail);
-  if (problems.length > 0) throw new ConfigError('the gateway environment is not valid', problems);
-  return Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs, requestTimeoutMs });
+  const auth = readAuth(env, fail);
+  const settings = Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs, requestTimeoutMs });
+  return { settings, problems };
 }
 
-function readAuth(env: Env, host: string, fail: (where: string, message: string) => void): AuthSettings {
+function readAuth(env: Env, fail: (where: string, message: string) => void): AuthSettings {
   const accessTokens = (env.ATLAS_ACCESS_TOKENS ?? '')
     .split(',')
     .map((token) => token.trim())
@@ -93,23 +110,8 @@ function readAuth(env: Env, host: string, fail: (where: string, message: string)
       `"${mode}" is not supported: the only value is "none" (no caller authentication, loopback only)`,
     );
   }
-  // Half-set OIDC variables are already reported; "nothing configured" would only add noise.
-  const oidcAttempted = OIDC_VARIABLES.some((name) => (env[name]?.trim() ?? '') !== '');
-  const configured = accessTokens.length > 0 || oidc !== undefined;
-  const disabled = !configured && mode === 'none';
-  if (!configured && !oidcAttempted && mode !== 'none') {
-    fail(
-      'ATLAS_ACCESS_TOKENS',
-      'no caller authentication is configured: set ATLAS_ACCESS_TOKENS (comma-separated tokens) and/or ATLAS_OIDC_ISSUER, ATLAS_OIDC_AUDIENCE and ATLAS_OIDC_JWKS_URL; for local use only, ATLAS_AUTH=none turns authentication off',
-    );
-  }
-  if (mode === 'none' && !isLoopbackHost(host)) {
-    fail(
-      'ATLAS_AUTH',
-      `"none" is refused because HOST=${host} is not a loopback address: remove ATLAS_AUTH and configure ATLAS_ACCESS_TOKENS or OIDC, or listen on 127.0.0.1`,
-    );
-  }
-  return Object.freeze({ accessTokens: Object.freeze(accessTokens), oidc, disabled });
+  const oidcRequested = OIDC_VARIABLES.some((name) => (env[name]?.trim() ?? '') !== '');
+  return Object.freeze({ accessTokens: Object.freeze(accessTokens), oidc, none: mode === 'none', oidcRequested });
 }
 
 function readOidc(env: Env, fail: (where: string, message: string) => void): OidcSettings | undefined {
@@ -128,21 +130,27 @@ function readOidc(env: Env, fail: (where: string, message: string) => void): Oid
     fail(name, 'is required when any ATLAS_OIDC_* variable is set (issuer, audience and JWKS URL go together)');
   }
   if (missing.length > 0) return undefined;
-  let jwksUrl: URL;
-  try {
-    jwksUrl = new URL(jwks);
-  } catch {
-    fail(
-      'ATLAS_OIDC_JWKS_URL',
-      `"${jwks}" is not an absolute URL, such as https://issuer.example.com/.well-known/jwks.json`,
-    );
+  const problem = describeJwksUrlProblem(jwks);
+  if (problem !== undefined) {
+    fail('ATLAS_OIDC_JWKS_URL', problem);
     return undefined;
   }
-  if (jwksUrl.protocol !== 'https:' && !(jwksUrl.protocol === 'http:' && isLoopbackHost(jwksUrl.hostname))) {
-    fail('ATLAS_OIDC_JWKS_URL', `"${jwks}" must use https (plain http is accepted for loopback addresses only)`);
-    return undefined;
-  }
+  const jwksUrl = new URL(jwks);
   return Object.freeze({ issuer, audience, jwksUrl });
+}
+
+/** What is wrong with a JWKS URL, or undefined: it must be absolute and https (http for loopback only). */
+export function describeJwksUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not an absolute URL, such as https://issuer.example.com/.well-known/jwks.json`;
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    return `"${value}" must use https (plain http is accepted for loopback addresses only)`;
+  }
+  return undefined;
 }
 
 function readInteger(

@@ -11,7 +11,7 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   gateway = await startGateway({
     adapters: [{ name: 'echo', baseUrl: upstream.url }],
-    auth: { accessTokens: [], oidc: undefined, disabled: true },
+    auth: { accessTokens: [], issuers: [], disabled: true },
   });
   port = new URL(gateway.url).port;
 });

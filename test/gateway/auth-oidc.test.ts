@@ -22,7 +22,7 @@ beforeAll(async () => {
     adapters: [{ name: 'echo', baseUrl: upstream.url }],
     auth: {
       accessTokens: [],
-      oidc: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl: new URL(issuer.jwksUrl) },
+      issuers: [{ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: new URL(issuer.jwksUrl) }],
     },
   });
 });
@@ -162,7 +162,7 @@ test('with the JWKS server down, a token is refused with 401 and the gateway kee
     adapters: [{ name: 'echo', baseUrl: upstream.url }],
     auth: {
       accessTokens: [],
-      oidc: { issuer: downIssuer.issuer, audience: downIssuer.audience, jwksUrl: new URL(downIssuer.jwksUrl) },
+      issuers: [{ issuer: downIssuer.issuer, audience: downIssuer.audience, jwksUrl: new URL(downIssuer.jwksUrl) }],
     },
   });
   try {
@@ -185,7 +185,7 @@ test('with both static tokens and OIDC configured, a static token and an OIDC to
   const both = await startGateway({
     adapters: [{ name: 'echo', baseUrl: upstream.url }],
     auth: {
-      oidc: { issuer: issuer.issuer, audience: issuer.audience, jwksUrl: new URL(issuer.jwksUrl) },
+      issuers: [{ issuer: issuer.issuer, audience: issuer.audience, jwksUrl: new URL(issuer.jwksUrl) }],
     },
   });
   try {

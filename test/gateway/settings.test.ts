@@ -17,7 +17,7 @@ test('defaults: port 8080 on 127.0.0.1, adapters from Pulumi.dev.yaml, log level
     host: '127.0.0.1',
     adapterSource: { kind: 'file', path: 'Pulumi.dev.yaml' },
     logLevel: 'info',
-    auth: { accessTokens: [TOKEN], oidc: undefined, disabled: false },
+    auth: { accessTokens: [TOKEN], oidc: undefined, none: false, oidcRequested: false },
   });
   expect(Object.isFrozen(settings)).toBe(true);
 });
@@ -55,25 +55,6 @@ test.each([
   expect(readSettings({ ...AUTH, ...env })).toMatchObject(expected);
 });
 
-test.each([
-  ['HOST=127.0.0.1', '127.0.0.1'],
-  ['HOST=::1', '::1'],
-  ['HOST=localhost', 'localhost'],
-])('ATLAS_AUTH=none on %s turns caller authentication off', (_case, host) => {
-  const settings = readSettings({ ATLAS_AUTH: 'none', HOST: host });
-
-  expect(settings.auth).toEqual({ accessTokens: [], oidc: undefined, disabled: true });
-});
-
-test.each([
-  ['static tokens', AUTH, { accessTokens: [TOKEN], oidc: undefined }],
-  ['OIDC', OIDC, { accessTokens: [], oidc: expect.objectContaining({ issuer: OIDC.ATLAS_OIDC_ISSUER }) }],
-])('ATLAS_AUTH=none with %s configured keeps authentication on', (_case, env, auth) => {
-  const settings = readSettings({ ATLAS_AUTH: 'none', HOST: '127.0.0.1', ...env });
-
-  expect(settings.auth).toEqual({ ...auth, disabled: false });
-});
-
 test('several comma-separated tokens and a complete OIDC configuration are all kept', () => {
   const second = 'second-token-abcdefghijklmnopqrstuvwxyz012345';
   const settings = readSettings({ ATLAS_ACCESS_TOKENS: ` ${TOKEN} , ${second},`, ...OIDC });
@@ -106,25 +87,6 @@ const REFUSALS: [string, Refusal][] = [
   ['a negative PORT', { env: { ...AUTH, PORT: '-1' }, problems: [['PORT', /"-1"/]] }],
   ['a fractional PORT', { env: { ...AUTH, PORT: '80.5' }, problems: [['PORT', /"80.5"/]] }],
   [
-    'no caller authentication and no ATLAS_AUTH',
-    {
-      env: {},
-      problems: [['ATLAS_ACCESS_TOKENS', /set ATLAS_ACCESS_TOKENS.*ATLAS_OIDC_ISSUER.*ATLAS_AUTH=none/]],
-    },
-  ],
-  [
-    'ATLAS_AUTH=none on HOST=0.0.0.0',
-    { env: { ATLAS_AUTH: 'none', HOST: '0.0.0.0' }, problems: [['ATLAS_AUTH', /HOST=0\.0\.0\.0 is not a loopback/]] },
-  ],
-  [
-    'ATLAS_AUTH=none on HOST=::',
-    { env: { ATLAS_AUTH: 'none', HOST: '::' }, problems: [['ATLAS_AUTH', /HOST=:: is not a loopback/]] },
-  ],
-  [
-    'ATLAS_AUTH=none on a LAN address',
-    { env: { ATLAS_AUTH: 'none', HOST: '192.168.1.20' }, problems: [['ATLAS_AUTH', /not a loopback/]] },
-  ],
-  [
     'a caller token shorter than 32 characters',
     {
       env: { ATLAS_ACCESS_TOKENS: `${TOKEN},short-Tok3n-value` },
@@ -140,13 +102,6 @@ const REFUSALS: [string, Refusal][] = [
         ['ATLAS_OIDC_AUDIENCE', /required/],
         ['ATLAS_OIDC_JWKS_URL', /required/],
       ],
-    },
-  ],
-  [
-    'ATLAS_AUTH=none on HOST=0.0.0.0 even with tokens configured',
-    {
-      env: { ...AUTH, ATLAS_AUTH: 'none', HOST: '0.0.0.0' },
-      problems: [['ATLAS_AUTH', /remove ATLAS_AUTH/]],
     },
   ],
   [

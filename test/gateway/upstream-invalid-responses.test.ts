@@ -126,7 +126,16 @@ describe('an error after the upstream head arrived is a response built from noth
     expect(lines[0]).toBe('HTTP/1.1 502 Bad Gateway');
     const names = lines.slice(1).map((line) => line.slice(0, line.indexOf(':')).toLowerCase());
     expect(names.sort()).toEqual(
-      ['cache-control', 'connection', 'content-length', 'content-type', 'date', 'keep-alive', 'x-request-id'].filter(
+      [
+        'atlas-error',
+        'cache-control',
+        'connection',
+        'content-length',
+        'content-type',
+        'date',
+        'keep-alive',
+        'x-request-id',
+      ].filter(
         // The keep-alive hint is Node's own and comes only with a kept connection.
         (name) => name !== 'keep-alive' || names.includes('keep-alive'),
       ),

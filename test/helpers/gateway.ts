@@ -10,7 +10,7 @@ import { resolveAdapters } from '../../gateway/src/config/resolve-adapters';
 import type { AdapterInput } from '../../gateway/src/config/schema';
 import { createLogger } from '../../gateway/src/logger';
 import type { BodyMemoryPacer } from '../../gateway/src/proxy/body-memory';
-import type { AuthSettings } from '../../gateway/src/settings';
+import type { CallerAuth } from '../../gateway/src/auth/caller-auth';
 import { close, listen } from './http';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
@@ -51,7 +51,7 @@ export interface InProcessOptions {
   /** Environment for `${{ VAR }}` substitution. */
   readonly env?: Record<string, string>;
   /** Defaults to the static CALLER_TOKEN only. */
-  readonly auth?: Partial<AuthSettings>;
+  readonly auth?: Partial<CallerAuth>;
   readonly bodyMemory?: BodyMemoryPacer;
 }
 
@@ -73,7 +73,7 @@ export async function startGateway(options: InProcessOptions): Promise<InProcess
     adapters,
     authenticate: createAuthenticator({
       accessTokens: [CALLER_TOKEN],
-      oidc: undefined,
+      issuers: [],
       disabled: false,
       ...options.auth,
     }),

@@ -90,11 +90,19 @@ Example:
         );
         if (missing.length > 0) throw new ConfigError(`${options.file} references variables that are not set`, missing);
       }
+      for (const { type, where } of parsed.identityProviders.unsupported) {
+        process.stderr.write(
+          `warning: ${where}: identity provider type "${type}" is not supported; the gateway refuses to start with it unless it listens on loopback\n`,
+        );
+      }
       const names = parsed.adapters.map((adapter) => adapter.name).join(', ');
       const kind = parsed.format === 'atlas' ? 'Atlas config' : 'Pulumi stack config';
-      process.stdout.write(
-        `${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}\n`,
-      );
+      const lines = [`${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}`];
+      for (const skipped of parsed.skipped) lines.push(`${skipped.name} (${skipped.kind}): not served by this gateway`);
+      for (const { issuer, audience } of parsed.identityProviders.issuers) {
+        lines.push(`callers: JWTs of ${issuer} for audience ${audience}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
     });
 }
 

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AtlasError } from '../http/errors';
-import { type AuthSettings, isLoopbackHost } from '../settings';
-import type { createOidcVerifier } from './oidc';
+import { isLoopbackHost } from '../settings';
+import type { CallerAuth } from './caller-auth';
+import type { createIssuersVerifier } from './oidc';
 
 /**
  * The caller's identity for the logs (at once for a static token, as a
@@ -13,11 +14,11 @@ export type Authenticate = (req: IncomingMessage) => string | Promise<string>;
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="atlas"' };
 
 /**
- * Builds the caller check from the settings: static tokens compared in
- * constant time, then OIDC JWTs. A token is read from `Authorization: Bearer`
+ * Builds the caller check: static tokens compared in constant time, then
+ * JWTs of the configured issuers. A token is read from `Authorization: Bearer`
  * or, as Atlas callers send it, from `Atlas-Accesstoken`.
  */
-export function createAuthenticator(settings: AuthSettings): Authenticate {
+export function createAuthenticator(settings: CallerAuth): Authenticate {
   if (settings.disabled) {
     return (req) => {
       assertLocalCaller(req);
@@ -28,7 +29,7 @@ export function createAuthenticator(settings: AuthSettings): Authenticate {
   // Only digests are kept: equal length makes the comparison constant time,
   // and a digest prefix serves as a non-reversible fingerprint in the logs.
   const tokenDigests = settings.accessTokens.map(sha256);
-  const verifyJwt = settings.oidc && loadOidcVerifier()(settings.oidc);
+  const verifyJwt = settings.issuers.length > 0 ? loadIssuersVerifier()(settings.issuers) : undefined;
 
   return (req) => {
     const token = readToken(req);
@@ -90,10 +91,10 @@ function isLoopbackOrigin(origin: string): boolean {
   }
 }
 
-/** jose loads only when OIDC is configured: it is a large part of the gateway's start-up time. */
-function loadOidcVerifier(): typeof createOidcVerifier {
+/** jose loads only when JWT issuers are configured: it is a large part of the gateway's start-up time. */
+function loadIssuersVerifier(): typeof createIssuersVerifier {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('./oidc') as { createOidcVerifier: typeof createOidcVerifier }).createOidcVerifier;
+  return (require('./oidc') as { createIssuersVerifier: typeof createIssuersVerifier }).createIssuersVerifier;
 }
 
 function readToken(req: IncomingMessage): string | undefined {

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { OidcSettings } from '../settings';
 
 /**
@@ -36,5 +36,25 @@ export function createOidcVerifier(settings: OidcSettings): (token: string) => P
       clockTolerance: 30,
     });
     return payload.sub!;
+  };
+}
+
+/**
+ * Verifies a JWT against several issuers (see `createOidcVerifier`) and
+ * resolves to its subject if one of them accepts it. The token's own `iss`
+ * (read before verification, to pick the issuer only) decides which are
+ * tried: a token is never sent to the JWKS of an issuer it does not name.
+ */
+export function createIssuersVerifier(issuers: readonly OidcSettings[]): (token: string) => Promise<string> {
+  const verifiers = issuers.map((settings) => ({ issuer: settings.issuer, verify: createOidcVerifier(settings) }));
+  return async (token) => {
+    const claimed = decodeJwt(token).iss;
+    const candidates = verifiers.filter(({ issuer }) => issuer === claimed);
+    if (candidates.length === 0) throw new Error(`no identity provider has issuer ${JSON.stringify(claimed)}`);
+    if (candidates.length === 1) return candidates[0]!.verify(token);
+    // The same issuer listed with several audiences: any of them may accept.
+    return Promise.any(candidates.map(({ verify }) => verify(token))).catch((error: AggregateError) => {
+      throw error.errors[0] as Error;
+    });
   };
 }

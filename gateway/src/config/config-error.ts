@@ -11,10 +11,11 @@ export interface ConfigProblem {
  */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
-  readonly problems: readonly ConfigProblem[];
-
-  constructor(summary: string, problems: readonly ConfigProblem[]) {
+  constructor(
+    /** What is refused, in a few words: "ATLAS_ADAPTERS is not valid JSON". */
+    readonly summary: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
     super([summary, ...problems.map((p) => `  - ${p.where}: ${p.message}`)].join('\n'));
-    this.problems = problems;
   }
 }

@@ -9,11 +9,14 @@ export {
   ATLAS_API_VERSION,
   STACK_ADAPTERS_KEY,
   detectConfigFormat,
+  emptyAdapterFile,
   parseAdapterFile,
   readAdapterFile,
   type ConfigFormat,
   type ParsedAdapterFile,
+  type SkippedAdapter,
 } from './parse-adapters';
+export type { IdentityProviders, UnsupportedProvider } from './identity-providers';
 export { parseAdaptersJson } from './validate-adapters';
 export { findPlaceholders, substitutePlaceholders } from './placeholders';
 export {

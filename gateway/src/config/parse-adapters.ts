@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { type Document, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { ConfigError, type ConfigProblem } from './config-error';
+import { type IdentityProviders, readIdentityProviders } from './identity-providers';
 import type { Adapter } from './schema';
 import { type PathSegment, formatPath, validateAdapters } from './validate-adapters';
 
@@ -12,9 +13,26 @@ export type ConfigFormat = 'atlas' | 'pulumi-stack';
 
 export interface ParsedAdapterFile {
   readonly format: ConfigFormat;
+  /** The HTTP adapters: what the gateway serves. */
   readonly adapters: readonly Adapter[];
+  /** Adapters of other kinds the config lists (AWS, Moment, ...): kept in the file, not served. */
+  readonly skipped: readonly SkippedAdapter[];
+  /** Who may call, from an Atlas config's `spec.identityProviders`. */
+  readonly identityProviders: Omit<IdentityProviders, 'problems'>;
   /** Things that are allowed but probably not meant, for the caller to log. */
   readonly warnings: readonly string[];
+}
+
+export interface SkippedAdapter {
+  readonly name: string;
+  readonly kind: string;
+}
+
+const NO_PROVIDERS: Omit<IdentityProviders, 'problems'> = { issuers: [], unsupported: [] };
+
+/** A file with no adapters yet: what `atlas config add-http-adapter` may start from. */
+export function emptyAdapterFile(format: ConfigFormat): ParsedAdapterFile {
+  return { format, adapters: [], skipped: [], identityProviders: NO_PROVIDERS, warnings: [] };
 }
 
 /** Reads a config file (Atlas config or Pulumi stack config, told apart by content). */
@@ -77,12 +95,14 @@ function parseStackConfig(doc: Document, file: string, lines: LineCounter): Pars
   const adapters = validateAdapters(config[STACK_ADAPTERS_KEY], file, (path) =>
     locateNode(file, lines, doc, [...nodePath, ...path], `config.${STACK_ADAPTERS_KEY}${formatPath(path)}`),
   );
-  return { format: 'pulumi-stack', adapters, warnings: [] };
+  return { ...emptyAdapterFile('pulumi-stack'), adapters };
 }
 
-interface HttpDocument {
+/** A document of an adapter, of any kind: everything but the Atlas document that has a kind and a name. */
+interface AdapterDocument {
   readonly doc: Document;
   readonly index: number;
+  readonly kind: string;
   readonly value: Record<string, unknown>;
 }
 
@@ -93,79 +113,101 @@ function parseAtlasConfig(docs: readonly Document[], file: string, lines: LineCo
   const atlasIndex = values.findIndex((value) => isRecord(value) && value.kind === 'Atlas');
   const atlasDoc = docs[atlasIndex]!;
   const atlas = values[atlasIndex] as Record<string, unknown>;
+  const atlasWhere = (path: PathSegment[], label: string) => locateNode(file, lines, atlasDoc, path, label);
 
-  const httpDocs = new Map<string, HttpDocument>();
+  // Adapter names are unique across kinds: a reference names one document.
+  const adapterDocs = new Map<string, AdapterDocument>();
   values.forEach((value, index) => {
-    if (!isRecord(value) || value.kind !== 'HTTP') return;
+    if (index === atlasIndex || !isRecord(value) || typeof value.kind !== 'string') return;
     const doc = docs[index]!;
+    const kind = value.kind;
     const name = isRecord(value.metadata) ? value.metadata.name : undefined;
     const where = (path: PathSegment[]) => locateNode(file, lines, doc, path, `document ${index + 1}`);
-    if (value.apiVersion !== ADAPTER_API_VERSION) {
+    if (kind === 'HTTP' && value.apiVersion !== ADAPTER_API_VERSION) {
       problems.push({
         where: where(['apiVersion']),
         message: `HTTP adapters need "apiVersion: ${ADAPTER_API_VERSION}"`,
       });
     }
     if (typeof name !== 'string') {
-      problems.push({ where: where(['metadata']), message: 'an HTTP adapter needs "metadata.name", such as "heroku"' });
-    } else if (httpDocs.has(name)) {
+      if (kind === 'HTTP') {
+        problems.push({
+          where: where(['metadata']),
+          message: 'an HTTP adapter needs "metadata.name", such as "heroku"',
+        });
+      }
+      return;
+    }
+    const first = adapterDocs.get(name);
+    if (first !== undefined) {
       problems.push({
         where: where(['metadata', 'name']),
-        message: `a second HTTP document is named "${name}": names must be unique`,
+        message: `"${name}" already names the ${first.kind} adapter of document ${first.index + 1}: adapter names must be unique across kinds`,
       });
-    } else {
-      httpDocs.set(name, { doc, index, value });
+      return;
     }
+    adapterDocs.set(name, { doc, index, kind, value });
   });
 
-  const refs = isRecord(atlas.spec) ? atlas.spec.apiAdapters : undefined;
+  const spec = isRecord(atlas.spec) ? atlas.spec : {};
+  const refs = spec.apiAdapters;
   if (refs !== undefined && !Array.isArray(refs)) {
     problems.push({
-      where: locateNode(file, lines, atlasDoc, ['spec', 'apiAdapters'], 'spec.apiAdapters'),
+      where: atlasWhere(['spec', 'apiAdapters'], 'spec.apiAdapters'),
       message: 'must be a list of "- adapterRef: {apiVersion, kind, name}" entries',
     });
   }
   const inputs: unknown[] = [];
-  const origins: HttpDocument[] = [];
+  const origins: AdapterDocument[] = [];
+  const skipped: SkippedAdapter[] = [];
   const referenced = new Set<string>();
   (Array.isArray(refs) ? refs : []).forEach((entry: unknown, index) => {
-    const where = locateNode(file, lines, atlasDoc, ['spec', 'apiAdapters', index], `spec.apiAdapters[${index}]`);
+    const where = atlasWhere(['spec', 'apiAdapters', index], `spec.apiAdapters[${index}]`);
     const ref = isRecord(entry) ? entry.adapterRef : undefined;
-    if (!isRecord(ref) || typeof ref.name !== 'string') {
+    if (!isRecord(ref) || typeof ref.name !== 'string' || typeof ref.kind !== 'string') {
       problems.push({ where, message: 'expected "adapterRef: {apiVersion, kind, name}"' });
       return;
     }
-    if (ref.kind !== 'HTTP') {
-      problems.push({
-        where,
-        message: `adapter "${ref.name}" has kind "${String(ref.kind)}": only kind HTTP is supported`,
-      });
-      return;
-    }
-    const target = httpDocs.get(ref.name);
+    const { name, kind } = ref;
+    const target = adapterDocs.get(name);
     if (target === undefined) {
       problems.push({
         where,
-        message: `adapterRef "${ref.name}" has no matching document: add a "kind: HTTP" document with "metadata.name: ${ref.name}"`,
+        message: `adapterRef "${name}" has no matching document: add a "kind: ${kind}" document with "metadata.name: ${name}"`,
       });
       return;
     }
-    if (referenced.has(ref.name)) {
-      problems.push({ where, message: `adapter "${ref.name}" is referenced twice` });
+    if (target.kind !== kind) {
+      problems.push({
+        where,
+        message: `adapterRef "${name}" has kind ${kind}, but the document named "${name}" (document ${target.index + 1}) has kind ${target.kind}`,
+      });
       return;
     }
-    referenced.add(ref.name);
-    const spec = isRecord(target.value.spec) ? target.value.spec : {};
-    inputs.push({ name: ref.name, ...spec });
+    if (referenced.has(name)) {
+      problems.push({ where, message: `adapter "${name}" is referenced twice` });
+      return;
+    }
+    referenced.add(name);
+    if (kind !== 'HTTP') {
+      skipped.push({ name, kind });
+      return;
+    }
+    const adapterSpec = isRecord(target.value.spec) ? target.value.spec : {};
+    inputs.push({ name, ...adapterSpec });
     origins.push(target);
   });
-  for (const [name, { index }] of httpDocs) {
-    if (!referenced.has(name)) {
+  for (const [name, { index, kind }] of adapterDocs) {
+    if (kind === 'HTTP' && !referenced.has(name)) {
       warnings.push(
         `${file}: HTTP adapter "${name}" (document ${index + 1}) is not listed in spec.apiAdapters and is not served`,
       );
     }
   }
+  const { problems: providerProblems, ...identityProviders } = readIdentityProviders(spec.identityProviders, (path) =>
+    atlasWhere(['spec', 'identityProviders', ...path], `spec.identityProviders${formatPath(path)}`),
+  );
+  problems.push(...providerProblems);
   if (problems.length > 0) throw new ConfigError(`${file} is not a valid Atlas config`, problems);
 
   const adapters = validateAdapters(inputs, file, ([index, ...rest]) => {
@@ -173,7 +215,7 @@ function parseAtlasConfig(docs: readonly Document[], file: string, lines: LineCo
     const path = rest[0] === 'name' ? ['metadata', 'name'] : ['spec', ...rest];
     return locateNode(file, lines, origin.doc, path, `document ${origin.index + 1}, ${path.join('.')}`);
   });
-  return { format: 'atlas', adapters, warnings };
+  return { format: 'atlas', adapters, skipped, identityProviders, warnings };
 }
 
 function locate(file: string, lines: LineCounter, offset: number): string {

@@ -30,21 +30,28 @@ export function logRequests(logger: Logger): RequestHandler {
     res.once('close', () => {
       // A response the gateway cut short after an error is logged with the status it sent.
       const sent = res.writableFinished || (context.error !== undefined && res.headersSent);
-      logger.info(
-        {
-          requestId,
-          caller: context.caller,
-          adapter: context.adapter,
-          method: req.method,
-          path: pathForLogs(req.originalUrl),
-          // 499: the client went away before the response was complete.
-          status: sent ? res.statusCode : 499,
-          durationMs: Math.round(Number(process.hrtime.bigint() - context.startedAt) / 1e3) / 1e3,
-          error: context.error?.id,
-          cause: context.error?.cause,
-        },
-        'request',
-      );
+      const status = sent ? res.statusCode : 499;
+      const line = {
+        requestId,
+        caller: context.caller,
+        adapter: context.adapter,
+        method: req.method,
+        path: pathForLogs(req.originalUrl),
+        // 499: the client went away before the response was complete.
+        status,
+        durationMs: Math.round(Number(process.hrtime.bigint() - context.startedAt) / 1e3) / 1e3,
+        error: context.error?.id,
+        cause: context.error?.cause,
+      };
+      // An upstream's own 401 or 403: the adapter's credentials were refused (revoked, expired, rotated).
+      if ((status === 401 || status === 403) && context.adapter !== undefined && context.error === undefined) {
+        logger.warn(
+          { ...line, upstreamRejected: `the upstream rejected the credentials of adapter "${context.adapter}"` },
+          'request',
+        );
+      } else {
+        logger.info(line, 'request');
+      }
     });
     next();
   };

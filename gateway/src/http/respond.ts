@@ -2,6 +2,13 @@ import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:ht
 import { findRequestContext } from './context';
 import type { AtlasError } from './errors';
 
+/**
+ * Names the error on every error response the gateway itself generates, so a
+ * client tells the gateway's 401 or 404 from the upstream's (which never
+ * carries it: see forward-headers.ts).
+ */
+export const ATLAS_ERROR = 'atlas-error';
+
 /** Response headers only the gateway sets: an error response keeps them and nothing else. */
 const OWN_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'connection']);
 
@@ -25,6 +32,7 @@ export function failRequest(req: IncomingMessage, res: ServerResponse, error: At
   for (const name of res.getHeaderNames()) if (!OWN_HEADERS.has(name)) res.removeHeader(name);
   if (!req.complete) res.setHeader('connection', 'close');
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  res.setHeader(ATLAS_ERROR, error.id);
   sendJson(res, error.status, JSON.stringify({ id: error.id, message: error.message }));
 }
 

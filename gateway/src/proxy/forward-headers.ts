@@ -15,6 +15,7 @@ const RESPONSE_UNFORWARDED: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'set-cookie',
   'x-request-id',
+  'atlas-error',
 ]);
 /** Headers that frame the body: a `Connection` token cannot remove them. */
 const FRAMING = new Set(['content-length', 'transfer-encoding']);
@@ -49,8 +50,8 @@ export function forwardableRequestHeaders(
 /**
  * The upstream's response headers as the caller may see them, in a new
  * object: hop-by-hop headers, those its Connection header names, Set-Cookie
- * (the gateway is not the upstream's browser session) and X-Request-Id (the
- * gateway's own) are dropped. So is Transfer-Encoding: the gateway frames the
+ * (the gateway is not the upstream's browser session), X-Request-Id and
+ * Atlas-Error (the gateway's own) are dropped. So is Transfer-Encoding: the gateway frames the
  * body it relays itself, chunked when the upstream gave no length, and a
  * Content-Length beside a Transfer-Encoding is not a length.
  */

@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { SkippedAdapter } from '../config/parse-adapters';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { HTTP_METHODS } from '../config/schema';
 import { getRequestContext } from '../http/context';
@@ -27,7 +28,9 @@ interface Route {
 export function routeToAdapters(
   adapters: readonly ResolvedAdapter[],
   bodyMemory: BodyMemoryPacer | undefined,
+  skipped: readonly SkippedAdapter[] = [],
 ): RequestHandler {
+  const skippedKinds = new Map(skipped.map(({ name, kind }) => [name, kind]));
   // A Map, not an object: "__proto__" or "constructor" are just unknown names.
   const routes = new Map<string, Route>(
     adapters.map((adapter) => [
@@ -45,11 +48,14 @@ export function routeToAdapters(
     const { adapter: name, path, query } = splitProxyPath(req.url);
     const route = routes.get(name);
     if (route === undefined) {
+      const kind = skippedKinds.get(name);
       throw new AtlasError(
         'adapter_not_found',
         name === ''
           ? 'Name an adapter: /v1/apis/http/<adapter>/<path>. GET /v1/apis lists them.'
-          : `No adapter is named "${name.slice(0, 64)}". GET /v1/apis lists the adapters.`,
+          : kind !== undefined
+            ? `Adapter "${name}" has kind ${kind}; this gateway serves HTTP adapters only. GET /v1/apis lists them.`
+            : `No adapter is named "${name.slice(0, 64)}". GET /v1/apis lists the adapters.`,
       );
     }
     const { adapter } = route;
