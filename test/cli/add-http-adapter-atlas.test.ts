@@ -98,6 +98,44 @@ test.concurrent('comments and key order survive, and the result reads back with 
   });
 });
 
+test.concurrent(
+  'on a config whose first adapterRef is kind AWS, the same lines are added, byte for byte, and the AWS adapter is kept',
+  async () => {
+    const dir = dirs.make();
+    const file = dir.copy('atlas-config-aws-first.before.yaml', 'atlas.yaml');
+    const result = await runAtlas(['config', 'add-http-adapter', '-f', file, ...HEROKU_ARGS]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const after = fs.readFileSync(file, 'utf8');
+    expect(after).toBe(golden('atlas-config-aws-first.after.yaml'));
+
+    const { added, removed } = diffLines(golden('atlas-config-aws-first.before.yaml'), after);
+    expect(removed).toEqual([]);
+    expect(added).toEqual([...ADDED_REF, ...ADDED_DOCUMENT]);
+    const parsed = readAdapterFile(file);
+    expect(parsed.adapters.map((adapter) => adapter.name)).toEqual(['github', 'heroku']);
+    expect(parsed.skipped).toEqual([{ name: 'aws', kind: 'AWS' }]);
+  },
+);
+
+test.concurrent('the name of an adapter of another kind is taken: the file is left unchanged, exit 1', async () => {
+  const dir = dirs.make();
+  const file = dir.copy('atlas-config-aws-first.before.yaml', 'atlas.yaml');
+  const before = fs.readFileSync(file, 'utf8');
+  const result = await runAtlas([
+    'config',
+    'add-http-adapter',
+    '-f',
+    file,
+    ...HEROKU_ARGS.slice(2),
+    '--adapter-name',
+    'aws',
+  ]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('already has an adapter named "aws"');
+  expect(fs.readFileSync(file, 'utf8')).toBe(before);
+});
+
 test.concurrent('a config with 4-space indentation and indented sequences gets new lines in that style', async () => {
   const dir = dirs.make();
   const file = dir.copy('atlas-config-4-space.before.yaml', 'atlas.yaml');

@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../helpers/gateway';
-import { makeCliTempDirs, runAtlas } from '../helpers/cli-run';
+import { CLI_FIXTURES, makeCliTempDirs, runAtlas } from '../helpers/cli-run';
 
 const dirs = makeCliTempDirs();
 afterAll(() => dirs.removeAll());
@@ -21,6 +22,36 @@ test.concurrent.each([
   expect(result.code).toBe(0);
   expect(result.out).toMatch(expected);
   expect(result.out).toContain(file);
+});
+
+test.concurrent(
+  'an Atlas config with an AWS adapter exits 0 and says, on stdout, which adapters it will not serve and their kinds',
+  async () => {
+    const dir = dirs.make();
+    const file = dir.copy('atlas-config-aws-first.before.yaml', 'atlas.yaml');
+    const result = await runAtlas(['config', 'validate', '-f', file]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.out.split('\n')).toEqual([
+      `${file}: valid Atlas config, 1 adapter(s): github`,
+      'aws (AWS): not served by this gateway',
+      '',
+    ]);
+  },
+);
+
+test.concurrent('a name used by an AWS adapter and an HTTP adapter is an error, exit 1', async () => {
+  const dir = dirs.make();
+  const text = fs
+    .readFileSync(path.join(CLI_FIXTURES, 'atlas-config-aws-first.before.yaml'), 'utf8')
+    .replace('name: github', 'name: aws')
+    .replace('  name: github', '  name: aws');
+  const file = dir.write('atlas.yaml', text);
+  const result = await runAtlas(['config', 'validate', '-f', file]);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(
+    /"aws" already names the AWS adapter of document 2: adapter names must be unique across kinds/,
+  );
 });
 
 const INVALID_STACK = `config:

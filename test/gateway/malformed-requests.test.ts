@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import net from 'node:net';
 import { CALLER_AUTH, CALLER_TOKEN, spawnGateway, stopGateway, type GatewayProcess } from '../helpers/gateway';
 import { exchangeRaw, send, statusLines, type RawExchange } from '../helpers/http';
 import { within } from '../helpers/process-wait';
@@ -145,6 +147,7 @@ describe('before the response has started, a broken request is answered with a J
     const { lines, json, requestId } = onlyResponse(exchange);
     expect(lines[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     expect(json).toEqual({ id: 'headers_too_large', message: expect.any(String) });
+    expect(lines).toContain('Atlas-Error: headers_too_large');
     expect(await logLineFor(requestId)).toMatchObject({ status: 431, error: 'headers_too_large' });
   });
 });
@@ -192,5 +195,30 @@ describe('what the request log shows of the request target', () => {
     expect(upstream.seen.at(-1)!.url).toBe('/after-body?page=2');
     const line = await logLineFor(res.headers['x-request-id'] as string);
     expect(line.path).toBe('/v1/apis/http/up/after-body');
+  });
+});
+
+describe('a client that closes an idle keep-alive connection is not a malformed request', () => {
+  test.each([
+    ['resets it', (socket: net.Socket) => socket.resetAndDestroy()],
+    ['closes it', (socket: net.Socket) => socket.end()],
+  ])('one that %s after its response: no log line beyond the request itself', async (_case, leave) => {
+    const before = logLines().length;
+    const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n');
+    const [answer] = (await once(socket, 'data')) as [Buffer];
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 200 OK/);
+    leave(socket);
+    await once(socket, 'close');
+    // A healthy request made afterwards is logged after anything the close could have caused.
+    await send(gateway.url, { path: '/v1/apis/http/up/after-body', headers: CALLER_AUTH });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const since = logLines().slice(before);
+    // The health check and the request after it: nothing about the closed connection.
+    expect(since.map((line) => [line.msg, line.status])).toEqual([
+      ['request', 200],
+      ['request', 200],
+    ]);
   });
 });

@@ -139,6 +139,41 @@ describe('caller authentication at start-up', () => {
   });
 });
 
+test('ATLAS_AUTH=none is ignored when tokens are configured: HOST=0.0.0.0 with tokens starts, as `npm start` runs it', async () => {
+  const echo = await startEchoUpstream();
+  const gateway = await spawnGateway({
+    ...AUTH,
+    ATLAS_AUTH: 'none',
+    HOST: '0.0.0.0',
+    ATLAS_ADAPTERS: JSON.stringify([{ name: 'echo', baseUrl: echo.url }]),
+  });
+  try {
+    expect(gateway.stderr()).toBe('');
+    expect(gateway.url).not.toBe('');
+    const local = `http://127.0.0.1:${new URL(gateway.url).port}`;
+    expect((await send(local, { path: '/v1/apis/http/echo/x' })).status).toBe(401);
+    expect((await send(local, { path: '/v1/apis/http/echo/x', headers: CALLER_AUTH })).status).toBe(200);
+    expect(gateway.stdout()).not.toContain('AUTHENTICATION IS OFF');
+  } finally {
+    await stopGateway(gateway);
+    await echo.close();
+  }
+});
+
+test('a refused start-up lists every problem at once: environment, caller authentication and missing secrets', async () => {
+  const refusal = await startRefused({
+    HOST: '0.0.0.0',
+    PORT: 'eighty',
+    ATLAS_AUTH: 'none',
+    ATLAS_ADAPTERS: JSON.stringify([HEROKU_ADAPTER]),
+  });
+
+  expect(refusal.code).toBeGreaterThan(0);
+  expect(refusal.stderr).toMatch(/- PORT: "eighty" is not a whole number/);
+  expect(refusal.stderr).toMatch(/- ATLAS_AUTH: "none" is refused because HOST=0\.0\.0\.0 is not a loopback address/);
+  expect(refusal.stderr).toMatch(/- adapter "heroku": .*MISSING_KEY is not set/);
+});
+
 test.each([
   ['bad JSON', '[{"name":"heroku",', ['ATLAS_ADAPTERS is not valid JSON']],
   [

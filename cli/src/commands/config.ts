@@ -97,7 +97,9 @@ Example:
       }
       const names = parsed.adapters.map((adapter) => adapter.name).join(', ');
       const kind = parsed.format === 'atlas' ? 'Atlas config' : 'Pulumi stack config';
-      const lines = [`${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}`];
+      const lines = [
+        `${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}`,
+      ];
       for (const skipped of parsed.skipped) lines.push(`${skipped.name} (${skipped.kind}): not served by this gateway`);
       for (const { issuer, audience } of parsed.identityProviders.issuers) {
         lines.push(`callers: JWTs of ${issuer} for audience ${audience}`);
