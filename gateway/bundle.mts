@@ -1,6 +1,8 @@
 /**
- * Bundles the compiled gateway (gateway/dist, from `tsc -b gateway`) into
- * gateway/bundle: what the image ships and runs, with no node_modules.
+ * Bundles the gateway from its TypeScript sources into gateway/bundle: what
+ * the image ships and runs, with no node_modules. esbuild strips the types
+ * (type-checking is `tsc`'s job, in `npm test`), so the image's build stage
+ * needs only the gateway's packages and esbuild, not the compiler.
  *
  * - bundle/serve.js holds the gateway and every package it uses, as one
  *   CommonJS file. Node then resolves and reads one file instead of some
@@ -10,8 +12,8 @@
  *   node:http, including the getters that load its bundled undici and web
  *   streams, which the gateway never uses. Start-up is about a fifth faster
  *   and the process about 10 MB smaller.
- * - bundle/main.js is dist/main.js as it is: it turns on Node's compile cache
- *   and only then requires ./serve, so that the big file is cached too.
+ * - bundle/main.js is src/main.ts alone: it takes the signals first and only
+ *   then requires ./serve (see main.ts).
  *
  * Not minified: stack traces keep their function names and the file stays
  * readable. Packages loaded lazily (jose for OIDC, yaml for config files)
@@ -23,13 +25,13 @@ import { build } from 'esbuild';
 
 await build({
   absWorkingDir: path.dirname(fileURLToPath(import.meta.url)),
-  entryPoints: ['dist/main.js', 'dist/serve.js'],
+  entryPoints: ['src/main.ts', 'src/serve.ts'],
   outdir: 'bundle',
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node24',
-  // main.js requires ./serve at run time, after the compile cache is on.
+  // main.js requires ./serve at run time, once its signal handlers are in place.
   external: ['./serve'],
   legalComments: 'none',
   logLevel: 'warning',

@@ -1,21 +1,29 @@
+import pino from 'pino';
 import { createAuthenticator } from './auth/authenticate';
 import { type CallerAuth, resolveCallerAuth } from './auth/caller-auth';
 import { createApp } from './app';
 import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
-import { describeSecretProblem, resolveAdapters } from './config/resolve-adapters';
+import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
 import { createLogger } from './logger';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
 import { inspectSettings, isLoopbackHost } from './settings';
 
+export type StopHandler = (signal: NodeJS.Signals) => void;
+
 /**
- * The process (see main.ts): reads the environment (here and nowhere else),
- * refuses a bad configuration with every problem listed, listens, and drains
- * on SIGTERM or SIGINT.
+ * The process (see main.ts, which holds the signals): reads the environment
+ * (here and nowhere else), refuses a bad configuration with every problem
+ * listed, listens, and then hands `onStop` the handler that drains on
+ * SIGTERM or SIGINT.
  */
-async function main(env: NodeJS.ProcessEnv): Promise<void> {
+export function serve(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => void): void {
+  main(env, onStop).catch(refuseToStart);
+}
+
+async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => void): Promise<void> {
   const refusals: ConfigError[] = [];
   const { settings, problems: settingsProblems } = inspectSettings(env);
   if (settingsProblems.length > 0)
@@ -27,10 +35,7 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     refusals.push(
       new ConfigError(
         'adapters reference secrets that are not available',
-        secretProblems.map((problem) => ({
-          where: `adapter "${problem.adapter}"`,
-          message: describeSecretProblem(problem),
-        })),
+        secretProblems.map((problem) => ({ where: secretLocation(problem), message: describeSecretValue(problem) })),
       ),
     );
   }
@@ -114,15 +119,16 @@ async function main(env: NodeJS.ProcessEnv): Promise<void> {
     'Atlas gateway listening',
   );
 
-  const stop = (signal: NodeJS.Signals) => {
+  let stopping = false;
+  onStop((signal) => {
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: draining in-flight requests');
     void running.shutdown().then(() => {
       logger.info('stopped');
       logger.flush(() => process.exit(0));
     });
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  });
 }
 
 function describeAuth(auth: CallerAuth): string[] {
@@ -144,16 +150,27 @@ function collectRefusal<T>(refusals: ConfigError[], read: () => T): T | undefine
   }
 }
 
-main(process.env).catch((error: unknown) => {
+/**
+ * Refuses to start: one JSON log line on stdout (CloudWatch keeps it as one
+ * event), with the problems as an array, and exit code 1. On a terminal, the
+ * same as readable text on stderr too.
+ */
+function refuseToStart(error: unknown): void {
+  const logger = createLogger('info', pino.destination({ dest: 1, sync: true }));
+  let text: string;
   if (error instanceof ConfigError) {
-    process.stderr.write(`atlas gateway: cannot start: ${error.message}\n`);
+    logger.fatal({ problems: error.problems }, `cannot start: ${error.summary}`);
+    text = error.message;
   } else {
     const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-    process.stderr.write(
-      code === 'EADDRINUSE'
-        ? `atlas gateway: cannot start: port ${port} on ${address} is already in use; set PORT to a free port\n`
-        : `atlas gateway: cannot start: ${(error as Error).stack ?? String(error)}\n`,
-    );
+    if (code === 'EADDRINUSE') {
+      text = `port ${port} on ${address} is already in use; set PORT to a free port`;
+      logger.fatal(`cannot start: ${text}`);
+    } else {
+      text = (error as Error).stack ?? String(error);
+      logger.fatal({ err: error }, 'cannot start: unexpected error');
+    }
   }
+  if (process.stderr.isTTY) process.stderr.write(`atlas gateway: cannot start: ${text}\n`);
   process.exit(1);
-});
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { fixture, makeTempDir, type TempDir } from '../helpers/config-files';
-import { spawnGateway, stopGateway, type GatewayProcess } from '../helpers/gateway';
+import { readRefusal, spawnGateway, stopGateway, type GatewayProcess } from '../helpers/gateway';
 import { send } from '../helpers/http';
 import { type OidcIssuer, startOidcIssuer } from '../helpers/oidc-issuer';
 import { waitForOutput } from '../helpers/process-wait';
@@ -148,11 +148,11 @@ describe('an identity provider type the gateway cannot verify', () => {
     try {
       expect(refused.url).toBe('');
       expect(await refused.exited).toBe(1);
-      expect(refused.stderr()).toMatch(
+      expect(readRefusal(refused.stdout()).text).toMatch(
         /okta\.yaml:\d+:\d+ \(spec\.identityProviders\[2\]\.okta\): identity provider type "okta" is not supported/,
       );
       // The missing secret is reported in the same run.
-      expect(refused.stderr()).toMatch(/adapter "echo".*ECHO_API_KEY is not set/);
+      expect(readRefusal(refused.stdout()).text).toMatch(/adapter "echo".*ECHO_API_KEY is not set/);
     } finally {
       await stopGateway(refused);
     }

@@ -4,6 +4,7 @@ import {
   CALLER_AUTH,
   CALLER_TOKEN,
   type GatewayProcess,
+  readRefusal,
   REPO_ROOT,
   spawnGateway,
   stopGateway,
@@ -20,16 +21,21 @@ const LOOPBACK = { HOST: '127.0.0.1', ...AUTH };
 interface Refusal {
   readonly code: number | null;
   readonly stdout: string;
-  readonly stderr: string;
+  /** The refusal's readable text, from its JSON line (see readRefusal). */
+  readonly text: string;
 }
 
-/** Starts the gateway with `env` and expects it to exit without ever listening. */
+/**
+ * Starts the gateway with `env` and expects it to exit without ever
+ * listening, having written one JSON line and nothing on stderr (not a terminal).
+ */
 async function startRefused(env: Record<string, string>, cwd?: string): Promise<Refusal> {
   const gateway = await spawnGateway(env, cwd);
   try {
     expect(gateway.url).toBe('');
     const code = await gateway.exited;
-    return { code, stdout: gateway.stdout(), stderr: gateway.stderr() };
+    expect(gateway.stderr()).toBe('');
+    return { code, stdout: gateway.stdout(), text: readRefusal(gateway.stdout()).text };
   } finally {
     await stopGateway(gateway);
   }
@@ -60,11 +66,11 @@ describe('a secret referenced by an adapter is not set', () => {
     const refusal = await startRefused({ ...AUTH, HOST: '0.0.0.0', ATLAS_ADAPTERS: JSON.stringify([HEROKU_ADAPTER]) });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toContain('adapter "heroku"');
-    expect(refusal.stderr).toContain('header "Authorization"');
-    expect(refusal.stderr).toContain('MISSING_KEY');
-    expect(refusal.stderr).toContain('export MISSING_KEY=');
-    expect(refusal.stderr).toContain('pulumi config set --secret MISSING_KEY');
+    expect(refusal.text).toContain('adapter "heroku"');
+    expect(refusal.text).toContain('header "Authorization"');
+    expect(refusal.text).toContain('MISSING_KEY');
+    expect(refusal.text).toContain('export MISSING_KEY=');
+    expect(refusal.text).toContain('pulumi config set --secret MISSING_KEY');
   });
 
   test('on 127.0.0.1 the gateway starts, warns once, and answers only that adapter with 503', async () => {
@@ -113,9 +119,9 @@ describe('a secret referenced by an adapter is not set', () => {
     });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toContain('MISSING_KEY');
-    expect(refusal.stderr).toMatch(/line break/);
-    expect(refusal.stderr).not.toContain(secret);
+    expect(refusal.text).toContain('MISSING_KEY');
+    expect(refusal.text).toMatch(/line break/);
+    expect(refusal.text).not.toContain(secret);
     expect(refusal.stdout).not.toContain(secret);
   });
 });
@@ -125,17 +131,17 @@ describe('caller authentication at start-up', () => {
     const refusal = await startRefused({ HOST: '127.0.0.1', ATLAS_ADAPTERS: '[]' });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toMatch(/^atlas gateway: cannot start/);
-    expect(refusal.stderr).toContain('ATLAS_ACCESS_TOKENS');
-    expect(refusal.stderr).toContain('ATLAS_AUTH=none');
+    expect(refusal.text).toMatch(/^cannot start: /);
+    expect(refusal.text).toContain('ATLAS_ACCESS_TOKENS');
+    expect(refusal.text).toContain('ATLAS_AUTH=none');
   });
 
   test('ATLAS_AUTH=none on HOST=0.0.0.0 is refused', async () => {
     const refusal = await startRefused({ HOST: '0.0.0.0', ATLAS_AUTH: 'none', ATLAS_ADAPTERS: '[]' });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toContain('ATLAS_AUTH');
-    expect(refusal.stderr).toContain('HOST=0.0.0.0');
+    expect(refusal.text).toContain('ATLAS_AUTH');
+    expect(refusal.text).toContain('HOST=0.0.0.0');
   });
 });
 
@@ -169,9 +175,11 @@ test('a refused start-up lists every problem at once: environment, caller authen
   });
 
   expect(refusal.code).toBeGreaterThan(0);
-  expect(refusal.stderr).toMatch(/- PORT: "eighty" is not a whole number/);
-  expect(refusal.stderr).toMatch(/- ATLAS_AUTH: "none" is refused because HOST=0\.0\.0\.0 is not a loopback address/);
-  expect(refusal.stderr).toMatch(/- adapter "heroku": .*MISSING_KEY is not set/);
+  expect(refusal.text).toMatch(/- PORT: "eighty" is not a whole number/);
+  expect(refusal.text).toMatch(/- ATLAS_AUTH: "none" is refused because HOST=0\.0\.0\.0 is not a loopback address/);
+  expect(refusal.text).toMatch(
+    /- adapter "heroku", header "Authorization": environment variable MISSING_KEY is not set; export MISSING_KEY=<value>/,
+  );
 });
 
 test.each([
@@ -194,7 +202,7 @@ test.each([
   const refusal = await startRefused({ ...LOOPBACK, ATLAS_ADAPTERS: adapters });
 
   expect(refusal.code).toBeGreaterThan(0);
-  for (const text of expected) expect(refusal.stderr).toContain(text);
+  for (const text of expected) expect(refusal.text).toContain(text);
 });
 
 test("without ATLAS_ADAPTERS or ATLAS_CONFIG the gateway serves the dev stack's heroku adapter from Pulumi.dev.yaml", async () => {
@@ -280,7 +288,7 @@ describe('ATLAS_CONFIG', () => {
     const refusal = await startRefused({ ...LOOPBACK, ATLAS_CONFIG: missing });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toContain(missing);
+    expect(refusal.text).toContain(missing);
   });
 });
 
@@ -291,8 +299,8 @@ test('a PORT already in use stops start-up with a message saying so', async () =
     const refusal = await startRefused({ ...LOOPBACK, ATLAS_ADAPTERS: '[]', PORT: new URL(url).port });
 
     expect(refusal.code).toBeGreaterThan(0);
-    expect(refusal.stderr).toMatch(/already in use/);
-    expect(refusal.stderr).toContain('PORT');
+    expect(refusal.text).toMatch(/already in use/);
+    expect(refusal.text).toContain('PORT');
   } finally {
     await close(occupant);
   }

@@ -141,3 +141,25 @@ export async function stopGateway(gateway: GatewayProcess): Promise<void> {
     await gateway.exited;
   }
 }
+
+/** A refused start-up, as the gateway reports it: one JSON line on stdout. */
+export interface StartupRefusal {
+  /** The log line's message: "cannot start: <summary>". */
+  readonly msg: string;
+  readonly problems: readonly { readonly where: string; readonly message: string }[];
+  /** The same as the readable text a terminal gets: the message, then one "  - where: message" line per problem. */
+  readonly text: string;
+}
+
+/** The refusal line of a gateway's stdout; fails the test if there is none, or more than one line. */
+export function readRefusal(stdout: string): StartupRefusal {
+  const lines = stdout.split('\n').filter((line) => line !== '');
+  if (lines.length !== 1) throw new Error(`expected one refusal line on stdout, got:\n${stdout}`);
+  const line = JSON.parse(lines[0]!) as { level: string; msg: string; problems?: StartupRefusal['problems'] };
+  if (line.level !== 'fatal' || !line.msg.startsWith('cannot start: ')) {
+    throw new Error(`not a refusal line: ${lines[0]}`);
+  }
+  const problems = line.problems ?? [];
+  const text = [line.msg, ...problems.map(({ where, message }) => `  - ${where}: ${message}`)].join('\n');
+  return { msg: line.msg, problems, text };
+}

@@ -26,7 +26,7 @@ export interface SecretProblem {
   readonly adapter: string;
   readonly header: string;
   readonly variable: string;
-  readonly reason: 'missing' | 'invalid';
+  readonly reason: 'unset' | 'empty' | 'invalid';
 }
 
 export function resolveAdapters(
@@ -41,7 +41,12 @@ export function resolveAdapters(
       for (const variable of findPlaceholders(header.value)) {
         const value = env[variable];
         if (value === undefined || value === '') {
-          own.push({ adapter: adapter.name, header: header.name, variable, reason: 'missing' });
+          own.push({
+            adapter: adapter.name,
+            header: header.name,
+            variable,
+            reason: value === undefined ? 'unset' : 'empty',
+          });
         } else if (!HEADER_VALUE.test(value)) {
           own.push({ adapter: adapter.name, header: header.name, variable, reason: 'invalid' });
         }
@@ -69,11 +74,26 @@ export function resolveAdapters(
   return { adapters: resolved, problems };
 }
 
+/** Where a secret is used: `adapter "heroku", header "Authorization"`. */
+export function secretLocation(problem: SecretProblem): string {
+  return `adapter "${problem.adapter}", header "${problem.header}"`;
+}
+
+/** What is wrong with a secret's variable and how to fix it, naming the variable but never a value. */
+export function describeSecretValue(problem: SecretProblem): string {
+  const { variable } = problem;
+  const fix = `export ${variable}=<value> before starting the gateway (on ECS: pulumi config set --secret ${variable} <value>, then pulumi up)`;
+  switch (problem.reason) {
+    case 'invalid':
+      return `environment variable ${variable} contains a line break or control character (a trailing newline from "echo" is the usual cause); set it again without one`;
+    case 'empty':
+      return `environment variable ${variable} is set but empty; ${fix}`;
+    case 'unset':
+      return `environment variable ${variable} is not set; ${fix}`;
+  }
+}
+
 /** What is wrong and how to fix it, naming the adapter, header and variable but no value. */
 export function describeSecretProblem(problem: SecretProblem): string {
-  const subject = `adapter "${problem.adapter}", header "${problem.header}": environment variable ${problem.variable}`;
-  if (problem.reason === 'invalid') {
-    return `${subject} contains a line break or control character (a trailing newline from "echo" is the usual cause); set it again without one`;
-  }
-  return `${subject} is not set; export ${problem.variable}=<value> before starting the gateway (on ECS: pulumi config set --secret ${problem.variable} <value>, then pulumi up)`;
+  return `${secretLocation(problem)}: ${describeSecretValue(problem)}`;
 }
