@@ -80,6 +80,12 @@ export = function atlas() {
     logGroupName: service.logGroup.name,
     secretArns: pulumi.all(Object.fromEntries([...secrets.references].map(([variable, ref]) => [variable, ref.arn]))),
     imageUri,
+    // One CNAME per host-routed adapter's host name, to create at the DNS provider.
+    dnsRecords: loadBalancer.loadBalancer.dnsName.apply((target) =>
+      config.adapters.flatMap((adapter) =>
+        (adapter.hostnames ?? []).map((name) => ({ name, type: 'CNAME', value: target })),
+      ),
+    ),
   };
 };
 

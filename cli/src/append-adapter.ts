@@ -17,6 +17,8 @@ export interface NewAdapter {
   readonly name: string;
   readonly baseUrl: string;
   readonly headers: readonly { readonly name: string; readonly value: string }[];
+  /** Host names the adapter also serves at the root; left out of the file when empty. */
+  readonly hostnames?: readonly string[];
 }
 
 export interface AppendResult {
@@ -96,7 +98,12 @@ function isStackConfigWithoutAdapters(text: string): boolean {
 function validateNewAdapter(adapter: NewAdapter, file: string): Adapter {
   const result = adapterSchema.safeParse(adapter);
   if (result.success) return result.data;
-  const option: Record<string, string> = { name: '--adapter-name', baseUrl: '--base-url', headers: '-H' };
+  const option: Record<string, string> = {
+    name: '--adapter-name',
+    baseUrl: '--base-url',
+    headers: '-H',
+    hostnames: '--hostname',
+  };
   throw new ConfigError(
     `the new adapter is not valid; ${file} was not changed`,
     result.error.issues.map((issue) => ({
@@ -126,7 +133,11 @@ function appendToAtlasConfig(
       apiVersion: ADAPTER_API_VERSION,
       kind: 'HTTP',
       metadata: { name: adapter.name },
-      spec: { baseUrl: adapter.baseUrl, headers: adapter.headers.map(({ name, value }) => ({ name, value })) },
+      spec: {
+        baseUrl: adapter.baseUrl,
+        headers: adapter.headers.map(({ name, value }) => ({ name, value })),
+        ...hostnamesOf(adapter),
+      },
     },
     { version: '1.2' },
   );
@@ -148,6 +159,7 @@ function appendToStackConfig(
       name: adapter.name,
       baseUrl: adapter.baseUrl,
       headers: adapter.headers.map(({ name, value }) => ({ name, value })),
+      ...hostnamesOf(adapter),
     },
   ];
   return appendToSequence(text, file, config, STACK_ADAPTERS_KEY, entry, style);
@@ -248,6 +260,10 @@ function adapterDocumentNames(docs: readonly Document[]): string[] {
     .filter((doc) => typeof doc.get('kind') === 'string' && doc.get('kind') !== 'Atlas')
     .map((doc) => doc.getIn(['metadata', 'name']))
     .filter((name): name is string => typeof name === 'string');
+}
+
+function hostnamesOf(adapter: NewAdapter): { hostnames?: string[] } {
+  return adapter.hostnames !== undefined && adapter.hostnames.length > 0 ? { hostnames: [...adapter.hostnames] } : {};
 }
 
 function refusal(file: string, message: string): ConfigError {

@@ -8,6 +8,7 @@ import { AtlasError } from './http/errors';
 import { logRequests } from './http/log-requests';
 import { failRequest, sendJson } from './http/respond';
 import type { BodyMemoryPacer } from './proxy/body-memory';
+import { routeByHost } from './proxy/route-by-host';
 import { routeToAdapters } from './proxy/route-to-adapters';
 
 export interface AppOptions {
@@ -30,10 +31,19 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
   app.set('query parser', false);
   app.set('case sensitive routing', true);
 
-  const apiList = JSON.stringify(adapters.map(({ name, baseUrl }) => ({ kind: 'HTTP', name, baseUrl })));
+  const apiList = JSON.stringify(
+    adapters.map(({ name, baseUrl, hostnames }) => ({
+      kind: 'HTTP',
+      name,
+      baseUrl,
+      ...(hostnames.length > 0 ? { hostnames } : {}),
+    })),
+  );
 
   app.use(logRequests(logger));
   app.use(requireHost);
+  const byHost = routeByHost(adapters);
+  if (byHost !== undefined) app.use(byHost);
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.

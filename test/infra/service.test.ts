@@ -253,6 +253,21 @@ describe('autoscaling', () => {
   });
 });
 
+describe('host-routed adapters', () => {
+  test('hostnames travel with the adapters to the gateway, and dnsRecords names one CNAME per host name to the load balancer', async () => {
+    const hostnames = ['heroku.atlas.example.com', 'heroku-eu.atlas.example.com'];
+    const run = await runProgram({
+      config: { ...defaults.config, adapters: [{ ...adapters[0]!, hostnames }] },
+      secretKeys: defaults.secretKeys,
+    });
+    const sent = parseAdaptersJson(plainEnvironment(onlyContainer(run)).ATLAS_ADAPTERS!);
+    expect(sent[0]!.hostnames).toEqual(hostnames);
+    const target = run.one('aws:lb/loadBalancer:LoadBalancer').outputs.dnsName;
+    expect(run.outputs.dnsRecords).toEqual(hostnames.map((name) => ({ name, type: 'CNAME', value: target })));
+    expect(runs.defaults.outputs.dnsRecords).toEqual([]);
+  });
+});
+
 describe('outputs', () => {
   test('clusterName, serviceName and logGroupName name the created resources', () => {
     const run = runs.defaults;

@@ -33,6 +33,12 @@ Examples:
       parseHeader,
       [],
     )
+    .option(
+      '--hostname <name>',
+      'a host name the gateway also serves this adapter on, at the root (repeatable), such as heroku.atlas.example.com',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .addHelpText(
       'after',
       `
@@ -43,12 +49,19 @@ Example:
       -H 'Accept: application/vnd.heroku+json; version=3'`,
     )
     .action(
-      (options: { file: string; adapterName: string; baseUrl: string; header: { name: string; value: string }[] }) => {
+      (options: {
+        file: string;
+        adapterName: string;
+        baseUrl: string;
+        header: { name: string; value: string }[];
+        hostname: string[];
+      }) => {
         const text = readText(options.file);
         const result = appendAdapter(text, options.file, {
           name: options.adapterName,
           baseUrl: options.baseUrl,
           headers: options.header,
+          ...(options.hostname.length > 0 ? { hostnames: options.hostname } : {}),
         });
         writeFileAtomically(options.file, result.text);
         const lines = [`Added HTTP adapter "${result.adapter.name}" (${result.adapter.baseUrl}) to ${options.file}.`];
@@ -64,6 +77,11 @@ Example:
           }
         }
         lines.push(`Then call it: atlas curl /v1/apis/http/${result.adapter.name}/`);
+        for (const hostname of result.adapter.hostnames ?? []) {
+          lines.push(
+            `  or at https://${hostname}/ once DNS points ${hostname} at the gateway (see docs/deploy-and-operations.md)`,
+          );
+        }
         process.stdout.write(`${lines.join('\n')}\n`);
       },
     );

@@ -97,15 +97,39 @@ function loadIssuersVerifier(): typeof createIssuersVerifier {
   return (require('./oidc') as { createIssuersVerifier: typeof createIssuersVerifier }).createIssuersVerifier;
 }
 
+/**
+ * The caller's token: `Authorization: Bearer <token>`, `Atlas-Accesstoken:
+ * <token>`, or HTTP Basic as API SDKs send a token (heroku-client: an empty
+ * user and the token as password; GitHub-style: the token as user and an
+ * empty password). Other Basic credentials are refused, saying which forms
+ * are accepted.
+ */
 function readToken(req: IncomingMessage): string | undefined {
   const authorization = req.headers.authorization;
-  if (authorization !== undefined && authorization.length > 7 && /^bearer /i.test(authorization)) {
-    const token = authorization.slice(7).trim();
-    if (token !== '') return token;
+  if (authorization !== undefined && authorization.length > 7) {
+    if (/^bearer /i.test(authorization)) {
+      const token = authorization.slice(7).trim();
+      if (token !== '') return token;
+    } else if (/^basic /i.test(authorization)) {
+      return readBasicToken(authorization.slice(6).trim());
+    }
   }
   const atlasToken = req.headers['atlas-accesstoken'];
   if (typeof atlasToken === 'string' && atlasToken.trim() !== '') return atlasToken.trim();
   return undefined;
+}
+
+const BASIC_FORMS =
+  'Basic credentials must carry the Atlas token either as the password with an empty user (":<token>") or as the user with an empty password ("<token>:").';
+
+function readBasicToken(encoded: string): string {
+  const decoded = /^[A-Za-z0-9+/]+=*$/.test(encoded) ? Buffer.from(encoded, 'base64').toString('utf8') : '';
+  const colon = decoded.indexOf(':');
+  const user = colon === -1 ? '' : decoded.slice(0, colon);
+  const password = colon === -1 ? '' : decoded.slice(colon + 1);
+  if (user === '' && password !== '') return password;
+  if (password === '' && user !== '') return user;
+  throw new AtlasError('unauthorized', BASIC_FORMS, { headers: CHALLENGE });
 }
 
 function isJwtShaped(token: string): boolean {

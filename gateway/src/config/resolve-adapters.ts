@@ -14,6 +14,8 @@ export interface ResolvedAdapter {
   /** Header name (lower case) to value, with secrets substituted. Never log these. */
   readonly headers: Readonly<Record<string, string>>;
   readonly allowedMethods: ReadonlySet<string> | undefined;
+  /** Host names whose requests this adapter serves at the root (lower case). */
+  readonly hostnames: readonly string[];
   readonly timeoutMs: number;
   /** How long the upstream may go silent while sending a response body. */
   readonly bodyIdleTimeoutMs: number;
@@ -66,6 +68,7 @@ export function resolveAdapters(
       allowedMethods:
         adapter.allowedMethods &&
         new Set(adapter.allowedMethods.includes('GET') ? [...adapter.allowedMethods, 'HEAD'] : adapter.allowedMethods),
+      hostnames: Object.freeze([...(adapter.hostnames ?? [])]),
       timeoutMs: adapter.timeoutMs,
       bodyIdleTimeoutMs: adapter.bodyIdleTimeoutMs,
       unavailable: own.length > 0 ? own.map(describeSecretProblem).join('; ') : undefined,

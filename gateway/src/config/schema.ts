@@ -29,6 +29,8 @@ export function isReservedVariable(name: string): boolean {
 }
 
 const ADAPTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A DNS name of two labels or more, lower case (RFC 1123 labels). */
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // RFC 9110 field-value: visible ASCII, obs-text, spaces and tabs; never CR, LF or NUL.
 export const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -91,6 +93,20 @@ export const adapterSchema = z.strictObject({
     .min(1)
     .max(600_000, { error: 'must be at most 600000 (10 minutes)' })
     .default(DEFAULT_TIMEOUT_MS),
+  hostnames: z
+    .array(
+      z
+        .string({ error: 'must be a host name such as "heroku.atlas.example.com"' })
+        .transform((name) => name.toLowerCase())
+        .pipe(
+          z.string().regex(HOSTNAME, {
+            error: (issue) =>
+              `"${String(issue.input)}" is not a host name: use a DNS name such as "heroku.atlas.example.com" (no scheme, port or path)`,
+          }),
+        ),
+    )
+    .min(1, { error: 'must list at least one host name, or be left out' })
+    .optional(),
   bodyIdleTimeoutMs: z
     .number({ error: 'must be a number of milliseconds such as 60000' })
     .int()
@@ -101,7 +117,19 @@ export const adapterSchema = z.strictObject({
 
 export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx) => {
   const seen = new Map<string, number>();
+  const hosts = new Map<string, string>();
   adapters.forEach((adapter, index) => {
+    (adapter.hostnames ?? []).forEach((hostname, at) => {
+      const owner = hosts.get(hostname);
+      if (owner === undefined) hosts.set(hostname, adapter.name);
+      else {
+        ctx.addIssue({
+          code: 'custom',
+          path: [index, 'hostnames', at],
+          message: `host name "${hostname}" is already served by adapter "${owner}": host names must be unique across adapters`,
+        });
+      }
+    });
     const first = seen.get(adapter.name);
     if (first === undefined) {
       seen.set(adapter.name, index);

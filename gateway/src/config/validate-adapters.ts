@@ -40,7 +40,7 @@ function toProblem(issue: z.core.$ZodIssue, where: (path: PathSegment[]) => stri
   if (issue.code === 'unrecognized_keys') {
     return {
       where: where(path),
-      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: adapters have name, baseUrl, headers, allowedMethods, timeoutMs and bodyIdleTimeoutMs`,
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: adapters have name, baseUrl, headers, allowedMethods, hostnames, timeoutMs and bodyIdleTimeoutMs`,
     };
   }
   if (issue.code === 'invalid_type') {
