@@ -3,6 +3,7 @@ import { ConfigError } from '@atlas/gateway/config';
 import { addApisCommands } from './commands/apis';
 import { addConfigCommands } from './commands/config';
 import { addCurlCommand } from './commands/curl';
+import { addProxyCommand } from './commands/proxy';
 import { EXIT } from './exit-codes';
 
 export function createProgram(): Command {
@@ -14,6 +15,7 @@ export function createProgram(): Command {
   addConfigCommands(program);
   addCurlCommand(program);
   addApisCommands(program);
+  addProxyCommand(program);
   program.addHelpText(
     'after',
     `
@@ -23,6 +25,7 @@ Examples:
   $ atlas config validate -f Pulumi.dev.yaml
   $ atlas apis list
   $ atlas curl /v1/apis/http/heroku/account
+  $ atlas proxy heroku    # then HEROKU_HOST=http://127.0.0.1:5000 HEROKU_API_KEY=atlas-proxy heroku apps
 
 Run atlas <command> --help for a command's options.
 

@@ -12,4 +12,5 @@ export {
 export { createApp, type AppOptions } from './app';
 export { createAuthenticator } from './auth/authenticate';
 export { AtlasError, type ErrorId } from './http/errors';
+export { detectCrossSiteRequest, type CrossSiteSignal } from './http/cross-site';
 export { isLoopbackHost, readSettings, type Settings } from './settings';

@@ -1,5 +1,7 @@
-import { isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from './config/config-error';
+import { isLoopbackHost } from './http/cross-site';
+
+export { isLoopbackHost };
 
 /** Everything the gateway takes from its environment, parsed once and frozen. */
 export interface Settings {
@@ -169,13 +171,4 @@ function readInteger(
     return fallback;
   }
   return value;
-}
-
-/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-  if (bare === 'localhost') return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
-  return false;
 }

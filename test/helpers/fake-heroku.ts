@@ -37,7 +37,8 @@ const DEFAULT_MAX = 200;
  * A stand-in for the Heroku Platform API: it refuses requests that lack the
  * token it was started with or the version-3 Accept header (so only a
  * gateway that injects both gets through), and answers `GET /account` with
- * ETags and `GET /apps` with Heroku's Range pagination.
+ * ETags, `GET /apps` with Heroku's Range pagination, and `PATCH /apps/:name`
+ * with the app and the JSON body merged (an unknown app: Heroku's 404).
  */
 export async function startFakeHeroku(options: { token: string; appCount?: number }): Promise<FakeHeroku> {
   const seen: HerokuRequest[] = [];
@@ -64,6 +65,8 @@ export async function startFakeHeroku(options: { token: string; appCount?: numbe
     const path = req.url!.split('?')[0];
     if (req.method === 'GET' && path === '/account') return serveAccount(req, res, accountBody, accountEtag);
     if (req.method === 'GET' && path === '/apps') return serveApps(req, res, apps);
+    const patched = /^\/apps\/([^/]+)$/.exec(path!);
+    if (req.method === 'PATCH' && patched) return void patchApp(req, res, apps, decodeURIComponent(patched[1]!));
     return sendJson(res, 404, { id: 'not_found', message: 'The requested API endpoint was not found.' });
   });
   const url = await listen(server);
@@ -110,6 +113,29 @@ function serveApps(req: IncomingMessage, res: ServerResponse, apps: readonly Her
   if (!last) headers['Next-Range'] = `id ]${page.at(-1)!.id}..; max=${range.max}`;
   res.writeHead(last ? 200 : 206, headers);
   res.end(body);
+}
+
+/** Merges the JSON body into the app named (or identified) in the path and answers the result; nothing is stored. */
+async function patchApp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  apps: readonly HerokuApp[],
+  nameOrId: string,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  const app = apps.find((candidate) => candidate.name === nameOrId || candidate.id === nameOrId);
+  if (app === undefined) return sendJson(res, 404, { id: 'not_found', message: "Couldn't find that app." });
+  let changes: unknown;
+  try {
+    changes = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    changes = undefined;
+  }
+  if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+    return sendJson(res, 400, { id: 'bad_request', message: 'Request body must be a JSON object.' });
+  }
+  sendJson(res, 200, { ...app, ...changes, updated_at: '2024-02-01T12:00:00Z' });
 }
 
 function parseRange(header: string | undefined): { start: string; exclusive: boolean; max: number } | 'invalid' {

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AtlasError } from '../http/errors';
-import { isLoopbackHost } from '../settings';
+import { detectCrossSiteRequest } from '../http/cross-site';
 import type { CallerAuth } from './caller-auth';
 import type { createIssuersVerifier } from './oidc';
 
@@ -64,30 +64,11 @@ export function createAuthenticator(settings: CallerAuth): Authenticate {
  * a foreign Host (DNS rebinding) or a foreign Origin / cross-site fetch (CSRF).
  */
 function assertLocalCaller(req: IncomingMessage): void {
-  const { host, origin } = req.headers;
-  const foreign =
-    !isLoopbackAuthority(host) ||
-    (origin !== undefined && !isLoopbackOrigin(origin)) ||
-    req.headers['sec-fetch-site'] === 'cross-site';
-  if (foreign) {
+  if (detectCrossSiteRequest(req.headers) !== undefined) {
     throw new AtlasError(
       'unauthorized',
       'Without caller authentication (ATLAS_AUTH=none) the gateway only serves local clients addressing it as localhost or 127.0.0.1, not web pages of other sites.',
     );
-  }
-}
-
-function isLoopbackAuthority(authority: string | undefined): boolean {
-  if (authority === undefined) return false;
-  const host = authority.startsWith('[') ? authority.slice(0, authority.indexOf(']') + 1) : authority.split(':')[0]!;
-  return isLoopbackHost(host);
-}
-
-function isLoopbackOrigin(origin: string): boolean {
-  try {
-    return isLoopbackHost(new URL(origin).hostname);
-  } catch {
-    return false;
   }
 }
 
