@@ -56,11 +56,21 @@ export function appendAdapter(text: string, file: string, adapter: NewAdapter): 
       { where: file, message: 'choose another --adapter-name, or edit the existing adapter' },
     ]);
   }
+  for (const hostname of validated.hostnames ?? []) {
+    const owner = existing.adapters.find((other) => other.hostnames?.includes(hostname));
+    if (owner !== undefined) {
+      throw new ConfigError(`${file} already serves host name "${hostname}" with adapter "${owner.name}"`, [
+        { where: file, message: 'host names are unique across adapters: choose another --hostname' },
+      ]);
+    }
+  }
+  // Host names are written as the gateway reads them: in lower case.
+  const added: NewAdapter = { ...adapter, hostnames: validated.hostnames ?? [] };
   const style = detectStyle(text, docs);
   const updated =
     existing.format === 'atlas'
-      ? appendToAtlasConfig(text, file, docs, adapter, style)
-      : appendToStackConfig(text, file, docs, adapter, style);
+      ? appendToAtlasConfig(text, file, docs, added, style)
+      : appendToStackConfig(text, file, docs, added, style);
 
   // The result must read back as the old adapters plus the new one.
   const reread = parseAdapterFile(updated, file);

@@ -109,9 +109,10 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     {
       url: running.url,
       configSource: loaded!.source,
-      adapters: adapters.map(({ name, baseUrl, unavailable }) => ({
+      adapters: adapters.map(({ name, baseUrl, hostnames, unavailable }) => ({
         name,
         baseUrl,
+        ...(hostnames.length > 0 ? { hostnames } : {}),
         available: unavailable === undefined,
       })),
       auth: describeAuth(callers.auth),

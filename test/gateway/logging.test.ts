@@ -253,6 +253,7 @@ test('no secret appears in the output of the gateway process, even at trace leve
         name: 'echo',
         baseUrl: upstream.url,
         headers: [{ name: 'Authorization', value: 'Bearer ${{ UPSTREAM_SECRET }}' }],
+        hostnames: ['echo.atlas.example'],
       },
       { name: 'down', baseUrl: downUrl, headers: [{ name: 'Authorization', value: 'Bearer ${{UPSTREAM_SECRET}}' }] },
     ]),
@@ -310,9 +311,9 @@ test('no secret appears in the output of the gateway process, even at trace leve
     const startup = lines.find((line) => line.msg === 'Atlas gateway listening');
     expect(startup).toBeDefined();
     const listed = startup!.adapters as Record<string, unknown>[];
-    expect(listed.map(({ name, baseUrl }) => ({ name, baseUrl }))).toEqual([
-      { name: 'echo', baseUrl: upstream.url },
-      { name: 'down', baseUrl: downUrl },
+    expect(listed.map(({ name, baseUrl, hostnames }) => ({ name, baseUrl, hostnames }))).toEqual([
+      { name: 'echo', baseUrl: upstream.url, hostnames: ['echo.atlas.example'] },
+      { name: 'down', baseUrl: downUrl, hostnames: undefined },
     ]);
     const startupText = JSON.stringify(startup);
     expect(startupText).not.toContain(upstreamSecret);

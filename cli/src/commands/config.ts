@@ -118,6 +118,10 @@ Example:
       const lines = [
         `${options.file}: valid ${kind}, ${parsed.adapters.length} adapter(s)${names ? `: ${names}` : ''}`,
       ];
+      for (const { name, hostnames } of parsed.adapters) {
+        if (hostnames !== undefined && hostnames.length > 0)
+          lines.push(`${name}: also served at the root of ${hostnames.join(', ')}`);
+      }
       for (const skipped of parsed.skipped) lines.push(`${skipped.name} (${skipped.kind}): not served by this gateway`);
       for (const { issuer, audience } of parsed.identityProviders.issuers) {
         lines.push(`callers: JWTs of ${issuer} for audience ${audience}`);
