@@ -1,6 +1,7 @@
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { Authenticate } from './auth/authenticate';
+import { compileAccessPolicy, mayUse } from './auth/authorize';
 import type { SkippedAdapter } from './config/parse-adapters';
 import type { ResolvedAdapter } from './config/resolve-adapters';
 import { getRequestContext } from './http/context';
@@ -31,15 +32,6 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
   app.set('query parser', false);
   app.set('case sensitive routing', true);
 
-  const apiList = JSON.stringify(
-    adapters.map(({ name, baseUrl, hostnames }) => ({
-      kind: 'HTTP',
-      name,
-      baseUrl,
-      ...(hostnames.length > 0 ? { hostnames } : {}),
-    })),
-  );
-
   app.use(logRequests(logger));
   app.use(requireHost);
   const byHost = routeByHost(adapters);
@@ -48,7 +40,7 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.
   app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory, skipped));
-  app.get('/v1/apis', (_req, res) => sendJson(res, 200, apiList));
+  app.get('/v1/apis', listAdapters(adapters));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
   app.use(notFound);
   app.use(handleError(logger));
@@ -59,7 +51,7 @@ function requireCaller(authenticate: Authenticate): RequestHandler {
   return (req, _res, next) => {
     const caller = authenticate(req);
     // Static tokens are checked synchronously: no promise on the hot path.
-    if (typeof caller === 'string') {
+    if (!(caller instanceof Promise)) {
       getRequestContext(req).caller = caller;
       next();
       return;
@@ -68,6 +60,26 @@ function requireCaller(authenticate: Authenticate): RequestHandler {
       getRequestContext(req).caller = identity;
       next();
     });
+  };
+}
+
+/**
+ * `GET /v1/apis`: the adapters the caller may use (an adapter with access
+ * rules is listed to the callers its rules name), never a header value.
+ */
+function listAdapters(adapters: readonly ResolvedAdapter[]): RequestHandler {
+  const entries = adapters.map(({ name, baseUrl, hostnames, access }) => ({
+    listing: { kind: 'HTTP', name, baseUrl, ...(hostnames.length > 0 ? { hostnames } : {}) },
+    access: access && compileAccessPolicy(access),
+  }));
+  if (entries.every(({ access }) => access === undefined)) {
+    const everything = JSON.stringify(entries.map(({ listing }) => listing));
+    return (_req, res) => sendJson(res, 200, everything);
+  }
+  return (req, res) => {
+    const caller = getRequestContext(req).caller!;
+    const visible = entries.filter(({ access }) => access === undefined || mayUse(access, caller));
+    sendJson(res, 200, JSON.stringify(visible.map(({ listing }) => listing)));
   };
 }
 

@@ -135,7 +135,9 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
 function describeAuth(auth: CallerAuth): string[] {
   if (auth.disabled) return ['none'];
   return [
-    ...(auth.accessTokens.length > 0 ? [`${auth.accessTokens.length} access token(s)`] : []),
+    ...(auth.accessTokens.length > 0
+      ? [`callers ${[...new Set(auth.accessTokens.map(({ caller }) => caller))].join(', ')} (static tokens)`]
+      : []),
     ...auth.issuers.map(({ issuer, audience }) => `JWTs of ${issuer} for audience ${audience}`),
   ];
 }

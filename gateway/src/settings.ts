@@ -1,3 +1,4 @@
+import { CALLER_NAME } from './config/access-rules';
 import { ConfigError, type ConfigProblem } from './config/config-error';
 import { isLoopbackHost } from './http/cross-site';
 
@@ -20,13 +21,19 @@ export type AdapterSource =
 
 /** The caller authentication the environment asks for; see `resolveCallerAuth` for what applies. */
 export interface AuthSettings {
-  /** Static caller tokens. Never log these. */
-  readonly accessTokens: readonly string[];
+  /** Static caller tokens, each with its caller's name. Never log the tokens. */
+  readonly accessTokens: readonly AccessToken[];
   readonly oidc: OidcSettings | undefined;
   /** ATLAS_AUTH=none: no caller authentication if nothing else configures it (loopback only). */
   readonly none: boolean;
   /** Some ATLAS_OIDC_* variable is set (if `oidc` is undefined, its problems are reported). */
   readonly oidcRequested: boolean;
+}
+
+/** A static token and the caller it identifies (`default` for a bare token). */
+export interface AccessToken {
+  readonly caller: string;
+  readonly token: string;
 }
 
 export interface OidcSettings {
@@ -42,6 +49,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONFIG_FILE = 'Pulumi.dev.yaml';
 const OIDC_VARIABLES = ['ATLAS_OIDC_ISSUER', 'ATLAS_OIDC_AUDIENCE', 'ATLAS_OIDC_JWKS_URL'] as const;
 export const MIN_ACCESS_TOKEN_LENGTH = 32;
+/** The caller a bare token (no `name=`) identifies. */
+export const DEFAULT_CALLER = 'default';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -93,16 +102,31 @@ export function inspectSettings(env: Env): { settings: Settings; problems: Confi
 function readAuth(env: Env, fail: (where: string, message: string) => void): AuthSettings {
   const accessTokens = (env.ATLAS_ACCESS_TOKENS ?? '')
     .split(',')
-    .map((token) => token.trim())
-    .filter((token) => token !== '');
-  accessTokens.forEach((token, index) => {
-    if (token.length < MIN_ACCESS_TOKEN_LENGTH) {
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry, index) => {
+      const named = readNamedToken(entry);
+      const { caller, token } = named ?? { caller: DEFAULT_CALLER, token: entry };
+      if (token.length < MIN_ACCESS_TOKEN_LENGTH) {
+        const which = named === undefined ? `token ${index + 1}` : `the token of caller "${caller}"`;
+        fail(
+          'ATLAS_ACCESS_TOKENS',
+          `${which} has ${token.length} characters; use at least ${MIN_ACCESS_TOKEN_LENGTH} random characters (for example: openssl rand -hex 32), as NAME=TOKEN or a bare TOKEN for the caller "${DEFAULT_CALLER}"`,
+        );
+      }
+      return Object.freeze({ caller, token });
+    });
+  const callerOfToken = new Map<string, string>();
+  for (const { caller, token } of accessTokens) {
+    const other = callerOfToken.get(token);
+    if (other !== undefined && other !== caller) {
       fail(
         'ATLAS_ACCESS_TOKENS',
-        `token ${index + 1} has ${token.length} characters; use at least ${MIN_ACCESS_TOKEN_LENGTH} random characters (for example: openssl rand -hex 32)`,
+        `callers "${other}" and "${caller}" have the same token: give each caller its own (openssl rand -hex 32)`,
       );
     }
-  });
+    callerOfToken.set(token, caller);
+  }
 
   const oidc = readOidc(env, fail);
   const mode = env.ATLAS_AUTH?.trim();
@@ -114,6 +138,19 @@ function readAuth(env: Env, fail: (where: string, message: string) => void): Aut
   }
   const oidcRequested = OIDC_VARIABLES.some((name) => (env[name]?.trim() ?? '') !== '');
   return Object.freeze({ accessTokens: Object.freeze(accessTokens), oidc, none: mode === 'none', oidcRequested });
+}
+
+/**
+ * `name=token`: a caller name, "=" and the token. Anything else is a bare
+ * token, so a token that itself holds "=" (base64 padding) still reads as one
+ * unless what precedes its first "=" is a caller name.
+ */
+function readNamedToken(entry: string): AccessToken | undefined {
+  const equals = entry.indexOf('=');
+  if (equals <= 0) return undefined;
+  const caller = entry.slice(0, equals).trim();
+  const token = entry.slice(equals + 1).trim();
+  return CALLER_NAME.test(caller) && token !== '' ? { caller, token } : undefined;
 }
 
 function readOidc(env: Env, fail: (where: string, message: string) => void): OidcSettings | undefined {

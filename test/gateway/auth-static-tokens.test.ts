@@ -13,7 +13,12 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   gateway = await startGateway({
     adapters: [{ name: 'echo', baseUrl: upstream.url }],
-    auth: { accessTokens: [TOKEN_A, TOKEN_B] },
+    auth: {
+      accessTokens: [
+        { caller: 'a', token: TOKEN_A },
+        { caller: 'b', token: TOKEN_B },
+      ],
+    },
   });
 });
 

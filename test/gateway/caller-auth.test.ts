@@ -37,7 +37,11 @@ test.each([
 });
 
 test.each([
-  ['static tokens', { ATLAS_ACCESS_TOKENS: TOKEN }, { accessTokens: [TOKEN], issuers: [] }],
+  [
+    'static tokens',
+    { ATLAS_ACCESS_TOKENS: TOKEN },
+    { accessTokens: [{ caller: 'default', token: TOKEN }], issuers: [] },
+  ],
   ['OIDC', OIDC, { accessTokens: [], issuers: [expect.objectContaining({ issuer: OIDC.ATLAS_OIDC_ISSUER })] }],
 ])('ATLAS_AUTH=none with %s configured is ignored, on loopback and on 0.0.0.0 alike', (_case, env, expected) => {
   for (const host of ['127.0.0.1', '0.0.0.0']) {
@@ -57,7 +61,7 @@ test('identity providers from the config count as configured: ATLAS_AUTH=none do
 test('tokens, the ATLAS_OIDC_* issuer and the config providers add up', () => {
   const { auth } = resolve({ ATLAS_ACCESS_TOKENS: TOKEN, ...OIDC }, { issuers: [CONFIG_ISSUER], unsupported: [] });
 
-  expect(auth.accessTokens).toEqual([TOKEN]);
+  expect(auth.accessTokens).toEqual([{ caller: 'default', token: TOKEN }]);
   expect(auth.issuers.map(({ issuer }) => issuer)).toEqual([OIDC.ATLAS_OIDC_ISSUER, CONFIG_ISSUER.issuer]);
   expect(auth.disabled).toBe(false);
 });

@@ -17,7 +17,7 @@ test('defaults: port 8080 on 127.0.0.1, adapters from Pulumi.dev.yaml, log level
     host: '127.0.0.1',
     adapterSource: { kind: 'file', path: 'Pulumi.dev.yaml' },
     logLevel: 'info',
-    auth: { accessTokens: [TOKEN], oidc: undefined, none: false, oidcRequested: false },
+    auth: { accessTokens: [{ caller: 'default', token: TOKEN }], oidc: undefined, none: false, oidcRequested: false },
   });
   expect(Object.isFrozen(settings)).toBe(true);
 });
@@ -59,12 +59,45 @@ test('several comma-separated tokens and a complete OIDC configuration are all k
   const second = 'second-token-abcdefghijklmnopqrstuvwxyz012345';
   const settings = readSettings({ ATLAS_ACCESS_TOKENS: ` ${TOKEN} , ${second},`, ...OIDC });
 
-  expect(settings.auth.accessTokens).toEqual([TOKEN, second]);
+  expect(settings.auth.accessTokens).toEqual([
+    { caller: 'default', token: TOKEN },
+    { caller: 'default', token: second },
+  ]);
   expect(settings.auth.oidc).toEqual({
     issuer: OIDC.ATLAS_OIDC_ISSUER,
     audience: 'atlas',
     jwksUrl: new URL(OIDC.ATLAS_OIDC_JWKS_URL),
   });
+});
+
+test('NAME=TOKEN entries name their callers; bare tokens are the caller "default"; a name may have several tokens', () => {
+  const ci = 'ci-token-0123456789abcdef0123456789abcdef';
+  const ops = 'ops-token-0123456789abcdef0123456789abcdef';
+  const opsNext = 'ops-next-token-0123456789abcdef0123456789';
+  const settings = readSettings({ ATLAS_ACCESS_TOKENS: `ci=${ci}, ops = ${ops},${TOKEN},ops=${opsNext}` });
+
+  expect(settings.auth.accessTokens).toEqual([
+    { caller: 'ci', token: ci },
+    { caller: 'ops', token: ops },
+    { caller: 'default', token: TOKEN },
+    { caller: 'ops', token: opsNext },
+  ]);
+});
+
+test('a token holding "=" (base64 padding) after something that is not a caller name stays one bare token', () => {
+  const base64 = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MjQyNDI0Mg==';
+  const settings = readSettings({ ATLAS_ACCESS_TOKENS: base64 });
+
+  expect(settings.auth.accessTokens).toEqual([{ caller: 'default', token: base64 }]);
+});
+
+test('one token given to two callers is refused, naming both', () => {
+  expect(configError(() => readSettings({ ATLAS_ACCESS_TOKENS: `ci=${TOKEN},ops=${TOKEN}` })).problems).toEqual([
+    {
+      where: 'ATLAS_ACCESS_TOKENS',
+      message: expect.stringMatching(/callers "ci" and "ops" have the same token/) as unknown,
+    },
+  ]);
 });
 
 test('an http JWKS URL is accepted on a loopback address', () => {

@@ -72,7 +72,7 @@ export async function startGateway(options: InProcessOptions): Promise<InProcess
   const app = createApp({
     adapters,
     authenticate: createAuthenticator({
-      accessTokens: [CALLER_TOKEN],
+      accessTokens: [{ caller: 'default', token: CALLER_TOKEN }],
       issuers: [],
       disabled: false,
       ...options.auth,

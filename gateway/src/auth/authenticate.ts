@@ -2,14 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AtlasError } from '../http/errors';
 import { detectCrossSiteRequest } from '../http/cross-site';
+import { ANONYMOUS, type Caller, jwtCaller, namedCaller } from './caller';
 import type { CallerAuth } from './caller-auth';
 import type { createIssuersVerifier } from './oidc';
 
 /**
- * The caller's identity for the logs (at once for a static token, as a
- * promise for a JWT), or throws/rejects with `unauthorized`.
+ * The caller (at once for a static token, as a promise for a JWT), or
+ * throws/rejects with `unauthorized`.
  */
-export type Authenticate = (req: IncomingMessage) => string | Promise<string>;
+export type Authenticate = (req: IncomingMessage) => Caller | Promise<Caller>;
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="atlas"' };
 
@@ -22,13 +23,14 @@ export function createAuthenticator(settings: CallerAuth): Authenticate {
   if (settings.disabled) {
     return (req) => {
       assertLocalCaller(req);
-      return 'anonymous';
+      return ANONYMOUS;
     };
   }
 
   // Only digests are kept: equal length makes the comparison constant time,
   // and a digest prefix serves as a non-reversible fingerprint in the logs.
-  const tokenDigests = settings.accessTokens.map(sha256);
+  const tokenDigests = settings.accessTokens.map(({ token }) => sha256(token));
+  const tokenCallers = settings.accessTokens.map(({ caller }) => namedCaller(caller));
   const verifyJwt = settings.issuers.length > 0 ? loadIssuersVerifier()(settings.issuers) : undefined;
 
   return (req) => {
@@ -41,13 +43,16 @@ export function createAuthenticator(settings: CallerAuth): Authenticate {
       );
     }
     const digest = sha256(token);
-    let matched = false;
-    for (const known of tokenDigests) matched = timingSafeEqual(digest, known) || matched;
-    if (matched) return `token:${digest.toString('hex', 0, 6)}`;
+    // Every digest is compared, whichever matches: the time taken says nothing about which.
+    let matched = -1;
+    for (let index = 0; index < tokenDigests.length; index++) {
+      if (timingSafeEqual(digest, tokenDigests[index]!)) matched = index;
+    }
+    if (matched !== -1) return tokenCallers[matched]!;
 
     if (verifyJwt !== undefined && isJwtShaped(token)) {
       return verifyJwt(token).then(
-        (subject) => `sub:${subject}`,
+        (claims) => jwtCaller(claims),
         (error: unknown) => {
           throw new AtlasError('unauthorized', 'The token is not valid.', { cause: error, headers: CHALLENGE });
         },

@@ -1,11 +1,11 @@
 import type { ConfigProblem } from '../config/config-error';
 import type { UnsupportedProvider } from '../config/identity-providers';
-import { type AuthSettings, isLoopbackHost, type OidcSettings } from '../settings';
+import { type AccessToken, type AuthSettings, isLoopbackHost, type OidcSettings } from '../settings';
 
 /** Who may call: what the authenticator checks. */
 export interface CallerAuth {
-  /** Static caller tokens. Never log these. */
-  readonly accessTokens: readonly string[];
+  /** Static caller tokens and their callers' names. Never log the tokens. */
+  readonly accessTokens: readonly AccessToken[];
   /** JWT issuers: a token is accepted if one of them verifies it. */
   readonly issuers: readonly OidcSettings[];
   /** No caller authentication at all (ATLAS_AUTH=none with nothing configured, loopback only). */
@@ -51,7 +51,7 @@ export function resolveCallerAuth(
     problems.push({
       where: 'ATLAS_ACCESS_TOKENS',
       message:
-        'no caller authentication is configured: set ATLAS_ACCESS_TOKENS (comma-separated tokens), ATLAS_OIDC_ISSUER, ATLAS_OIDC_AUDIENCE and ATLAS_OIDC_JWKS_URL, or spec.identityProviders in an Atlas config; for local use only, ATLAS_AUTH=none turns authentication off',
+        'no caller authentication is configured: set ATLAS_ACCESS_TOKENS (comma-separated NAME=TOKEN entries, or bare tokens), ATLAS_OIDC_ISSUER, ATLAS_OIDC_AUDIENCE and ATLAS_OIDC_JWKS_URL, or spec.identityProviders in an Atlas config; for local use only, ATLAS_AUTH=none turns authentication off',
     });
   }
   if (disabled && !local) {

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify } from 'jose';
 import type { OidcSettings } from '../settings';
 
 /**
@@ -20,8 +20,8 @@ const ALGORITHMS = [
   'Ed25519',
 ];
 
-/** Verifies a JWT (signature, iss, aud, exp, nbf) and resolves to its subject. */
-export function createOidcVerifier(settings: OidcSettings): (token: string) => Promise<string> {
+/** Verifies a JWT (signature, iss, aud, exp, nbf; sub required) and resolves to its claims. */
+export function createOidcVerifier(settings: OidcSettings): (token: string) => Promise<JWTPayload> {
   const keys = createRemoteJWKSet(settings.jwksUrl, {
     timeoutDuration: 5_000,
     cooldownDuration: 30_000,
@@ -35,17 +35,17 @@ export function createOidcVerifier(settings: OidcSettings): (token: string) => P
       requiredClaims: ['exp', 'sub'],
       clockTolerance: 30,
     });
-    return payload.sub!;
+    return payload;
   };
 }
 
 /**
  * Verifies a JWT against several issuers (see `createOidcVerifier`) and
- * resolves to its subject if one of them accepts it. The token's own `iss`
+ * resolves to its claims if one of them accepts it. The token's own `iss`
  * (read before verification, to pick the issuer only) decides which are
  * tried: a token is never sent to the JWKS of an issuer it does not name.
  */
-export function createIssuersVerifier(issuers: readonly OidcSettings[]): (token: string) => Promise<string> {
+export function createIssuersVerifier(issuers: readonly OidcSettings[]): (token: string) => Promise<JWTPayload> {
   const verifiers = issuers.map((settings) => ({ issuer: settings.issuer, verify: createOidcVerifier(settings) }));
   return async (token) => {
     const claimed = decodeJwt(token).iss;

@@ -1,5 +1,5 @@
 import { findPlaceholders, substitutePlaceholders } from './placeholders';
-import { type Adapter, HEADER_VALUE } from './schema';
+import { type AccessRule, type Adapter, HEADER_VALUE, type RateLimit } from './schema';
 
 /** An adapter ready to serve: secrets substituted, target parsed, lookups precomputed. */
 export interface ResolvedAdapter {
@@ -19,6 +19,10 @@ export interface ResolvedAdapter {
   readonly timeoutMs: number;
   /** How long the upstream may go silent while sending a response body. */
   readonly bodyIdleTimeoutMs: number;
+  /** Who may call it, with which methods, on which paths; undefined: every authenticated caller. */
+  readonly access: readonly AccessRule[] | undefined;
+  /** Requests per caller over time, in this process; undefined: no limit. */
+  readonly rateLimit: RateLimit | undefined;
   /** Set when a referenced secret is missing: the adapter answers 503 with this message. */
   readonly unavailable: string | undefined;
 }
@@ -71,6 +75,8 @@ export function resolveAdapters(
       hostnames: Object.freeze([...(adapter.hostnames ?? [])]),
       timeoutMs: adapter.timeoutMs,
       bodyIdleTimeoutMs: adapter.bodyIdleTimeoutMs,
+      access: adapter.access,
+      rateLimit: adapter.rateLimit,
       unavailable: own.length > 0 ? own.map(describeSecretProblem).join('; ') : undefined,
     });
   });

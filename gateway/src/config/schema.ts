@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
+import { parseCallerPattern, parsePathPattern } from './access-rules';
 import { findMalformedPlaceholder, findPlaceholders } from './placeholders';
 
 /**
@@ -71,6 +72,56 @@ const baseUrlSchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
   });
 
+const methodsSchema = z
+  .array(
+    z
+      .string()
+      .transform((method) => method.toUpperCase())
+      .pipe(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` })),
+  )
+  .min(1, { error: 'must list at least one method, or be left out to allow all' });
+
+/** A string that `parse` accepts; its message otherwise. */
+function parsedString(parse: (text: string) => unknown, expected: string) {
+  return z.string({ error: `must be a string ${expected}` }).superRefine((text, ctx) => {
+    const parsed = parse(text);
+    if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  });
+}
+
+/** One access rule: who may call, and optionally with which methods and on which paths. */
+export const accessRuleSchema = z.strictObject({
+  callers: z
+    .array(parsedString(parseCallerPattern, 'such as "ci", "sub:auth0|42" or "claim:groups=ops"'), {
+      error: 'must be a list of callers such as [ci, "claim:groups=ops"]',
+    })
+    .min(1, { error: 'must list at least one caller' }),
+  methods: methodsSchema.optional(),
+  paths: z
+    .array(parsedString(parsePathPattern, 'such as "/apps/*/config-vars"'), {
+      error: 'must be a list of path patterns such as ["/apps/*/config-vars"]',
+    })
+    .min(1, { error: 'must list at least one path pattern, or be left out to allow every path' })
+    .optional(),
+});
+
+export const rateLimitSchema = z.strictObject({
+  requests: z
+    .number({ error: 'must be a number of requests such as 100' })
+    .int({ error: 'must be a whole number of requests such as 100' })
+    .min(1),
+  perSeconds: z
+    .number({ error: 'must be a number of seconds such as 60' })
+    .int({ error: 'must be a whole number of seconds such as 60' })
+    .min(1)
+    .max(86_400, { error: 'must be at most 86400 (a day)' }),
+  burst: z
+    .number({ error: 'must be a number of requests such as 20' })
+    .int({ error: 'must be a whole number of requests such as 20' })
+    .min(1)
+    .optional(),
+});
+
 export const adapterSchema = z.strictObject({
   name: z.string({ error: 'must be a name such as "heroku"' }).regex(ADAPTER_NAME, {
     error: (issue) =>
@@ -78,15 +129,7 @@ export const adapterSchema = z.strictObject({
   }),
   baseUrl: baseUrlSchema,
   headers: z.array(adapterHeaderSchema).default([]),
-  allowedMethods: z
-    .array(
-      z
-        .string()
-        .transform((method) => method.toUpperCase())
-        .pipe(z.enum(HTTP_METHODS, { error: `must be one of ${HTTP_METHODS.join(', ')}` })),
-    )
-    .min(1, { error: 'must list at least one method, or be left out to allow all' })
-    .optional(),
+  allowedMethods: methodsSchema.optional(),
   timeoutMs: z
     .number({ error: 'must be a number of milliseconds such as 30000' })
     .int()
@@ -113,6 +156,11 @@ export const adapterSchema = z.strictObject({
     .min(1)
     .max(600_000, { error: 'must be at most 600000 (10 minutes)' })
     .default(DEFAULT_BODY_IDLE_TIMEOUT_MS),
+  access: z
+    .array(accessRuleSchema, { error: 'must be a list of rules such as [{ callers: [ci], methods: [GET] }]' })
+    .min(1, { error: 'must list at least one rule, or be left out to let every authenticated caller in' })
+    .optional(),
+  rateLimit: rateLimitSchema.optional(),
 });
 
 export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx) => {
@@ -147,6 +195,8 @@ export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx)
 export type AdapterInput = z.input<typeof adapterSchema>;
 export type Adapter = z.output<typeof adapterSchema>;
 export type AdapterHeader = z.output<typeof adapterHeaderSchema>;
+export type AccessRule = z.output<typeof accessRuleSchema>;
+export type RateLimit = z.output<typeof rateLimitSchema>;
 
 function describeBaseUrlProblem(value: string): string | undefined {
   const example = 'such as "https://api.heroku.com" or "https://api.datadoghq.com/api"';

@@ -40,7 +40,7 @@ function toProblem(issue: z.core.$ZodIssue, where: (path: PathSegment[]) => stri
   if (issue.code === 'unrecognized_keys') {
     return {
       where: where(path),
-      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: adapters have name, baseUrl, headers, allowedMethods, hostnames, timeoutMs and bodyIdleTimeoutMs`,
+      message: `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: ${describeFields(path)}`,
     };
   }
   if (issue.code === 'invalid_type') {
@@ -51,6 +51,21 @@ function toProblem(issue: z.core.$ZodIssue, where: (path: PathSegment[]) => stri
     return { where: where(path), message };
   }
   return { where: where(path), message: issue.message };
+}
+
+/** The fields of the object at `path` (an adapter, or one of its nested objects). */
+function describeFields(path: readonly PathSegment[]): string {
+  const owner = path.findLast((segment) => typeof segment === 'string');
+  switch (owner) {
+    case 'headers':
+      return 'headers have name and value';
+    case 'access':
+      return 'access rules have callers, methods and paths';
+    case 'rateLimit':
+      return 'rateLimit has requests, perSeconds and burst';
+    default:
+      return 'adapters have name, baseUrl, headers, allowedMethods, hostnames, timeoutMs, bodyIdleTimeoutMs, access and rateLimit';
+  }
 }
 
 function describeValue(value: unknown): string {

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import type { Caller } from '../auth/caller';
 
 /** What the gateway learns about one request, for its log line. */
 export interface RequestContext {
   readonly requestId: string;
   readonly startedAt: bigint;
-  /** `sub:<subject>` for an OIDC caller, `token:<fingerprint>` for a static token, `anonymous` with ATLAS_AUTH=none. */
-  caller: string | undefined;
+  /** Set once authenticated; logged by its id (`token:<name>`, `sub:<subject>`, `anonymous`). */
+  caller: Caller | undefined;
   adapter: string | undefined;
   error: AtlasErrorSummary | undefined;
 }

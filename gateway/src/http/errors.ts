@@ -2,10 +2,12 @@
 const STATUS = {
   bad_request: 400,
   unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   adapter_not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
+  rate_limited: 429,
   headers_too_large: 431,
   internal_error: 500,
   bad_gateway: 502,

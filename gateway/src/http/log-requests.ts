@@ -33,7 +33,7 @@ export function logRequests(logger: Logger): RequestHandler {
       const status = sent ? res.statusCode : 499;
       const line = {
         requestId,
-        caller: context.caller,
+        caller: context.caller?.id,
         adapter: context.adapter,
         method: req.method,
         path: pathForLogs(req.originalUrl),
@@ -43,8 +43,12 @@ export function logRequests(logger: Logger): RequestHandler {
         error: context.error?.id,
         cause: context.error?.cause,
       };
+      if (context.error?.id === 'forbidden') {
+        // Refused by the adapter's access rules: a caller trying what it may not do.
+        logger.warn(line, 'request');
+      }
       // An upstream's own 401 or 403: the adapter's credentials were refused (revoked, expired, rotated).
-      if ((status === 401 || status === 403) && context.adapter !== undefined && context.error === undefined) {
+      else if ((status === 401 || status === 403) && context.adapter !== undefined && context.error === undefined) {
         logger.warn(
           { ...line, upstreamRejected: `the upstream rejected the credentials of adapter "${context.adapter}"` },
           'request',

@@ -10,7 +10,7 @@ import type { AtlasError } from './errors';
 export const ATLAS_ERROR = 'atlas-error';
 
 /** Response headers only the gateway sets: an error response keeps them and nothing else. */
-const OWN_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'connection']);
+const OWN_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'connection', 'ratelimit', 'ratelimit-policy']);
 
 /**
  * Records the failure for the request's log line, then answers `{ id, message }`.

@@ -1,4 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
+import { type AccessPolicy, authorize, compileAccessPolicy } from '../auth/authorize';
+import { normalizePath } from '../config/access-rules';
 import type { SkippedAdapter } from '../config/parse-adapters';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { HTTP_METHODS } from '../config/schema';
@@ -8,6 +11,7 @@ import type { BodyMemoryPacer } from './body-memory';
 import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
 import { forwardableRequestHeaders, unforwardedHeaders } from './forward-headers';
 import { findUnsafePathPart, splitProxyPath, toUpstreamPath } from './proxy-path';
+import { createRateLimiter, type RateLimiter } from './rate-limiter';
 
 /** Methods the gateway refuses whatever an adapter allows (see server.ts for CONNECT and TRACK). */
 const REFUSED_METHODS: ReadonlySet<string> = new Set(['TRACE', 'TRACK', 'CONNECT']);
@@ -18,12 +22,16 @@ interface Route {
   /** The methods the adapter forwards, as an `Allow` header value. */
   readonly allowHeader: string;
   readonly proxy: ReturnType<typeof createAdapterProxy>;
+  readonly access: AccessPolicy | undefined;
+  readonly limiter: RateLimiter | undefined;
 }
 
 /**
  * Serves `/v1/apis/http/<adapter>/<path>` (mounted at /v1/apis/http): finds
- * the adapter by exact name, refuses what must not be forwarded, rewrites the
- * headers and the path, and hands the request to that adapter's proxy.
+ * the adapter by exact name, refuses what must not be forwarded, checks the
+ * adapter's access rules and the caller's rate limit, rewrites the headers
+ * and the path, and hands the request to that adapter's proxy. Nothing is
+ * forwarded before every check has passed.
  */
 export function routeToAdapters(
   adapters: readonly ResolvedAdapter[],
@@ -40,6 +48,8 @@ export function routeToAdapters(
         unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
         allowHeader: adapter.allowedMethods ? [...adapter.allowedMethods].join(', ') : HTTP_METHODS.join(', '),
         proxy: createAdapterProxy(adapter, bodyMemory),
+        access: adapter.access && compileAccessPolicy(adapter.access),
+        limiter: adapter.rateLimit && createRateLimiter(adapter.rateLimit),
       },
     ]),
   );
@@ -74,6 +84,19 @@ export function routeToAdapters(
         },
       );
     }
+    const unsafe = findUnsafePathPart(path);
+    if (unsafe !== undefined) {
+      throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
+    }
+    // Path rules see the path in the form it is forwarded in, so no encoding can make the two differ.
+    const forwardedPath = route.access?.restrictsPaths ? normalizePath(path) : path;
+    const caller = context.caller!;
+    if (route.access !== undefined && !authorize(route.access, caller, req.method, forwardedPath)) {
+      throw new AtlasError(
+        'forbidden',
+        `Caller "${caller.id}" may not send this request to adapter "${adapter.name}": its access rules do not allow it.`,
+      );
+    }
     if (adapter.allowedMethods !== undefined && !adapter.allowedMethods.has(req.method)) {
       throw new AtlasError(
         'method_not_allowed',
@@ -83,12 +106,28 @@ export function routeToAdapters(
         },
       );
     }
-    const unsafe = findUnsafePathPart(path);
-    if (unsafe !== undefined) {
-      throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
-    }
+    if (route.limiter !== undefined) limitRate(route.limiter, caller.id, adapter.name, res);
     req.headers = forwardableRequestHeaders(req.headers, route.unforwarded, context.requestId);
-    setUpstreamUrl(req, toUpstreamPath(adapter, path) + query);
+    setUpstreamUrl(req, toUpstreamPath(adapter, forwardedPath) + query);
     return route.proxy(req, res, next);
   };
+}
+
+/**
+ * Takes one request from the caller's bucket. Atlas's limit travels in the
+ * IETF `RateLimit-Policy` and `RateLimit` fields, on every response of the
+ * adapter; an upstream's own rate-limit headers (Heroku's
+ * `RateLimit-Remaining`) pass through untouched.
+ */
+function limitRate(limiter: RateLimiter, caller: string, adapter: string, res: ServerResponse): void {
+  const decision = limiter.take(caller);
+  res.setHeader('ratelimit-policy', limiter.policy);
+  res.setHeader('ratelimit', limiter.describe(decision));
+  if (!decision.allowed) {
+    throw new AtlasError(
+      'rate_limited',
+      `Caller "${caller}" is over its rate limit for adapter "${adapter}"; retry in ${decision.retryAfterSeconds} s.`,
+      { headers: { 'retry-after': String(decision.retryAfterSeconds) } },
+    );
+  }
 }
