@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AtlasError } from '../http/errors';
 import { failRequest } from '../http/respond';
 import type { BodyMemoryPacer } from './body-memory';
@@ -37,6 +37,7 @@ export function relayResponse(
     return;
   }
   const headers = forwardableResponseHeaders(proxyRes.headers);
+  if (res.hasHeader('ratelimit')) keepUpstreamRateLimitFields(headers, res);
   process.nextTick(() => {
     // Failed meanwhile (a parse error, the caller gone): the 502 or the abort is already on its way.
     if (res.headersSent || res.writableEnded || res.destroyed) {
@@ -63,6 +64,20 @@ export function relayResponse(
     bodyMemory?.watch(proxyRes);
     proxyRes.pipe(res);
   });
+}
+
+/**
+ * Atlas's own `RateLimit` and `RateLimit-Policy` (set before proxying) and an
+ * upstream's fields of the same names are both sent, as separate field
+ * lines: the upstream's stay untouched, and a client reads the policies by
+ * name (Atlas's is "atlas").
+ */
+function keepUpstreamRateLimitFields(headers: OutgoingHttpHeaders, res: ServerResponse): void {
+  for (const field of ['ratelimit', 'ratelimit-policy']) {
+    const upstream = headers[field];
+    const own = res.getHeader(field);
+    if (upstream !== undefined && own !== undefined) headers[field] = [upstream, own].flat().map(String);
+  }
 }
 
 function invalidResponse(adapter: string, what: string, cause?: unknown): AtlasError {
