@@ -18,9 +18,12 @@ export function describeSetup(proxies: readonly RunningProxy[]): string {
       lines.push(
         `Heroku CLI (${proxy.adapter}):`,
         `  export HEROKU_HOST=${proxy.url} HEROKU_API_KEY=${PLACEHOLDER_KEY}`,
-        // The CLI asks Particleboard about delinquency beside GET /account, and sends
-        // usage data and traces to backboard.heroku.com, each with the key it holds.
-        `  export HEROKU_PARTICLEBOARD_URL=${proxy.url} DISABLE_TELEMETRY=true HEROKU_SKIP_ANALYTICS=1`,
+        // Beside GET /account the CLI asks particleboard.heroku.com about delinquency (sent
+        // here instead), and after each command it sends usage data and traces to
+        // backboard.heroku.com, each with the key it holds: DISABLE_TELEMETRY=true stops
+        // those (heroku 11.10). HEROKU_SKIP_ANALYTICS=1 does not: the background worker that
+        // sends the usage data loads @oclif/core's config, not the CLI's, so never reads it.
+        `  export HEROKU_PARTICLEBOARD_URL=${proxy.url} DISABLE_TELEMETRY=true`,
         '  heroku apps',
         'heroku-client:',
         `  new Heroku({ host: '${proxy.url}', token: '${PLACEHOLDER_KEY}' })`,
