@@ -4,6 +4,7 @@ import { type CallerAuth, resolveCallerAuth } from './auth/caller-auth';
 import { createApp } from './app';
 import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
+import { findNamedCallers } from './config/schema';
 import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
 import { createLogger } from './logger';
@@ -80,6 +81,14 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     if (adapter.target.protocol === 'http:' && !isLoopbackHost(adapter.target.hostname)) {
       logger.warn(
         `adapter "${adapter.name}" uses plain http: its credentials cross the network unencrypted; use https`,
+      );
+    }
+  }
+  const tokenCallers = new Set(callers.auth.accessTokens.map(({ caller }) => caller));
+  for (const { adapter, caller } of findNamedCallers(adapters)) {
+    if (!tokenCallers.has(caller)) {
+      logger.warn(
+        `adapter "${adapter}": its access rules name the caller "${caller}", which no ATLAS_ACCESS_TOKENS entry names (${caller}=<token>): those rules match nobody`,
       );
     }
   }

@@ -36,6 +36,8 @@ beforeAll(async () => {
           { callers: ['ci'], methods: ['GET'], paths: ['/apps', '/apps/*', '/apps/*/releases/**'] },
           { callers: ['ops', 'claim:groups=ops'] },
           { callers: ['sub:deployer'], methods: ['PATCH'], paths: ['/apps/*/config-vars'] },
+          // No ATLAS_ACCESS_TOKENS entry names it: a start-up warning, and the rule matches nobody.
+          { callers: ['auditor'], methods: ['GET'] },
         ],
       },
       { name: 'open', baseUrl: upstream.url },
@@ -199,4 +201,17 @@ test('the request log names static callers by name, never by token', async () =>
   expect(res.status).toBe(200);
   expect(await waitForLog(res.headers['x-request-id'])).toMatchObject({ caller: 'token:ci', level: 'info' });
   for (const token of [CI, OPS, OTHER, HEROKU_KEY]) expect(gateway.stdout()).not.toContain(token);
+});
+
+test('a rule naming a static caller that no token names is a start-up warning', () => {
+  const warnings = gateway
+    .stdout()
+    .split('\n')
+    .filter(Boolean)
+    .map((text) => JSON.parse(text) as Record<string, unknown>)
+    .filter((entry) => entry.level === 'warn')
+    .map((entry) => entry.msg);
+  expect(warnings).toContain(
+    'adapter "heroku": its access rules name the caller "auditor", which no ATLAS_ACCESS_TOKENS entry names (auditor=<token>): those rules match nobody',
+  );
 });

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type Command } from 'commander';
-import { ConfigError, findPlaceholders, readAdapterFile } from '@atlas/gateway/config';
+import {
+  ConfigError,
+  findNamedCallers,
+  findPlaceholders,
+  type ParsedAdapterFile,
+  readAdapterFile,
+  STACK_CALLERS_KEY,
+} from '@atlas/gateway/config';
 import { appendAdapter } from '../append-adapter';
 import { parseHeader } from '../parse-header';
 import { writeFileAtomically } from '../write-atomically';
@@ -108,6 +115,7 @@ Example:
         );
         if (missing.length > 0) throw new ConfigError(`${options.file} references variables that are not set`, missing);
       }
+      checkNamedCallers(parsed, options.file);
       for (const { type, where } of parsed.identityProviders.unsupported) {
         process.stderr.write(
           `warning: ${where}: identity provider type "${type}" is not supported; the gateway refuses to start with it unless it listens on loopback\n`,
@@ -122,12 +130,52 @@ Example:
         if (hostnames !== undefined && hostnames.length > 0)
           lines.push(`${name}: also served at the root of ${hostnames.join(', ')}`);
       }
+      for (const { name, access, rateLimit } of parsed.adapters) {
+        if (access !== undefined) {
+          const who = [...new Set(access.flatMap((rule) => rule.callers))].join(', ');
+          lines.push(`${name}: access rules (${access.length}) for ${who}`);
+        }
+        if (rateLimit !== undefined) {
+          const burst = rateLimit.burst === undefined ? '' : `, bursts of ${rateLimit.burst}`;
+          lines.push(
+            `${name}: ${rateLimit.requests} requests per ${rateLimit.perSeconds} s per caller${burst}, in each gateway task`,
+          );
+        }
+      }
       for (const skipped of parsed.skipped) lines.push(`${skipped.name} (${skipped.kind}): not served by this gateway`);
       for (const { issuer, audience } of parsed.identityProviders.issuers) {
         lines.push(`callers: JWTs of ${issuer} for audience ${audience}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/**
+ * The static callers access rules name must exist: in a stack config, in
+ * `atlas:callers`; an Atlas config does not declare its callers (the
+ * gateway's ATLAS_ACCESS_TOKENS does), so there they are only listed.
+ */
+function checkNamedCallers(parsed: ParsedAdapterFile, file: string): void {
+  const named = findNamedCallers(parsed.adapters);
+  const declared = parsed.callers;
+  if (declared === undefined) {
+    for (const { adapter, caller } of named) {
+      process.stderr.write(
+        `warning: adapter "${adapter}": its access rules name the static caller "${caller}": make sure the gateway's ATLAS_ACCESS_TOKENS has ${caller}=<token>\n`,
+      );
+    }
+    return;
+  }
+  const unknown = named.filter(({ caller }) => !declared.includes(caller));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `${file}: access rules name callers that ${STACK_CALLERS_KEY} does not list (${declared.join(', ')})`,
+      unknown.map(({ adapter, caller }) => ({
+        where: `adapter "${adapter}", access`,
+        message: `caller "${caller}" does not exist: add it to ${STACK_CALLERS_KEY}, or correct the name`,
+      })),
+    );
+  }
 }
 
 function readText(file: string): string {

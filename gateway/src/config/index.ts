@@ -7,7 +7,9 @@ export { ConfigError, type ConfigProblem } from './config-error';
 export {
   ADAPTER_API_VERSION,
   ATLAS_API_VERSION,
+  DEFAULT_CALLER,
   STACK_ADAPTERS_KEY,
+  STACK_CALLERS_KEY,
   detectConfigFormat,
   emptyAdapterFile,
   parseAdapterFile,
@@ -17,13 +19,15 @@ export {
   type SkippedAdapter,
 } from './parse-adapters';
 export type { IdentityProviders, UnsupportedProvider } from './identity-providers';
-export { parseAdaptersJson } from './validate-adapters';
+export { parseAdaptersJson, validateCallers } from './validate-adapters';
 export { findPlaceholders, substitutePlaceholders } from './placeholders';
 export {
   DEFAULT_TIMEOUT_MS,
   adapterHeaderSchema,
   adapterSchema,
   adaptersSchema,
+  callersSchema,
+  findNamedCallers,
   isReservedVariable,
   type Adapter,
   type AdapterHeader,

@@ -3,7 +3,8 @@ import type { AdapterSource } from '../settings';
 import type { ParsedAdapterFile, readAdapterFile } from './parse-adapters';
 import { parseAdaptersJson } from './validate-adapters';
 
-export interface LoadedAdapters extends Omit<ParsedAdapterFile, 'format'> {
+/** The gateway's callers are its environment's (ATLAS_ACCESS_TOKENS), whatever a stack file declares. */
+export interface LoadedAdapters extends Omit<ParsedAdapterFile, 'format' | 'callers'> {
   /** Where they came from, for the start-up log. */
   readonly source: string;
 }
@@ -23,6 +24,6 @@ export function loadAdapters(source: AdapterSource, cwd = process.cwd()): Loaded
   // The YAML reader loads only for a file: on ECS the adapters come as JSON, and start-up stays short.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { readAdapterFile: read } = require('./parse-adapters') as { readAdapterFile: typeof readAdapterFile };
-  const { format, ...parsed } = read(file);
+  const { format, callers: _declared, ...parsed } = read(file);
   return { ...parsed, source: `${file} (${format === 'atlas' ? 'Atlas config' : 'Pulumi stack config'})` };
 }

@@ -3,11 +3,14 @@ import { type Document, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import { ConfigError, type ConfigProblem } from './config-error';
 import { type IdentityProviders, readIdentityProviders } from './identity-providers';
 import type { Adapter } from './schema';
-import { type PathSegment, formatPath, validateAdapters } from './validate-adapters';
+import { type PathSegment, formatPath, validateAdapters, validateCallers } from './validate-adapters';
 
 export const ATLAS_API_VERSION = 'moment.dev/atlas/v1alpha1';
 export const ADAPTER_API_VERSION = 'moment.dev/adapters/v1alpha1';
 export const STACK_ADAPTERS_KEY = 'atlas:adapters';
+export const STACK_CALLERS_KEY = 'atlas:callers';
+/** The caller a bare token identifies, and a stack's only caller unless `atlas:callers` says otherwise. */
+export const DEFAULT_CALLER = 'default';
 
 export type ConfigFormat = 'atlas' | 'pulumi-stack';
 
@@ -19,6 +22,12 @@ export interface ParsedAdapterFile {
   readonly skipped: readonly SkippedAdapter[];
   /** Who may call, from an Atlas config's `spec.identityProviders`. */
   readonly identityProviders: Omit<IdentityProviders, 'problems'>;
+  /**
+   * The static callers the file declares (a stack config's `atlas:callers`,
+   * `[default]` when absent); undefined when the file cannot tell (an Atlas
+   * config: its callers are the gateway's environment).
+   */
+  readonly callers: readonly string[] | undefined;
   /** Things that are allowed but probably not meant, for the caller to log. */
   readonly warnings: readonly string[];
 }
@@ -32,7 +41,14 @@ const NO_PROVIDERS: Omit<IdentityProviders, 'problems'> = { issuers: [], unsuppo
 
 /** A file with no adapters yet: what `atlas config add-http-adapter` may start from. */
 export function emptyAdapterFile(format: ConfigFormat): ParsedAdapterFile {
-  return { format, adapters: [], skipped: [], identityProviders: NO_PROVIDERS, warnings: [] };
+  return {
+    format,
+    adapters: [],
+    skipped: [],
+    identityProviders: NO_PROVIDERS,
+    callers: format === 'pulumi-stack' ? [DEFAULT_CALLER] : undefined,
+    warnings: [],
+  };
 }
 
 /** Reads a config file (Atlas config or Pulumi stack config, told apart by content). */
@@ -95,7 +111,19 @@ function parseStackConfig(doc: Document, file: string, lines: LineCounter): Pars
   const adapters = validateAdapters(config[STACK_ADAPTERS_KEY], file, (path) =>
     locateNode(file, lines, doc, [...nodePath, ...path], `config.${STACK_ADAPTERS_KEY}${formatPath(path)}`),
   );
-  return { ...emptyAdapterFile('pulumi-stack'), adapters };
+  const callers =
+    STACK_CALLERS_KEY in config
+      ? validateCallers(config[STACK_CALLERS_KEY], file, (path) =>
+          locateNode(
+            file,
+            lines,
+            doc,
+            ['config', STACK_CALLERS_KEY, ...path],
+            `config.${STACK_CALLERS_KEY}${formatPath(path)}`,
+          ),
+        )
+      : [DEFAULT_CALLER];
+  return { ...emptyAdapterFile('pulumi-stack'), adapters, callers };
 }
 
 /** A document of an adapter, of any kind: everything but the Atlas document that has a kind and a name. */
@@ -215,7 +243,7 @@ function parseAtlasConfig(docs: readonly Document[], file: string, lines: LineCo
     const path = rest[0] === 'name' ? ['metadata', 'name'] : ['spec', ...rest];
     return locateNode(file, lines, origin.doc, path, `document ${origin.index + 1}, ${path.join('.')}`);
   });
-  return { format: 'atlas', adapters, skipped, identityProviders, warnings };
+  return { format: 'atlas', adapters, skipped, identityProviders, callers: undefined, warnings };
 }
 
 function locate(file: string, lines: LineCounter, offset: number): string {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { HOP_BY_HOP_HEADERS } from '../http/hop-by-hop';
-import { parseCallerPattern, parsePathPattern } from './access-rules';
+import { CALLER_NAME, parseCallerPattern, parsePathPattern } from './access-rules';
 import { findMalformedPlaceholder, findPlaceholders } from './placeholders';
 
 /**
@@ -109,16 +109,16 @@ export const rateLimitSchema = z.strictObject({
   requests: z
     .number({ error: 'must be a number of requests such as 100' })
     .int({ error: 'must be a whole number of requests such as 100' })
-    .min(1),
+    .min(1, { error: 'must be at least 1' }),
   perSeconds: z
     .number({ error: 'must be a number of seconds such as 60' })
     .int({ error: 'must be a whole number of seconds such as 60' })
-    .min(1)
+    .min(1, { error: 'must be at least 1' })
     .max(86_400, { error: 'must be at most 86400 (a day)' }),
   burst: z
     .number({ error: 'must be a number of requests such as 20' })
     .int({ error: 'must be a whole number of requests such as 20' })
-    .min(1)
+    .min(1, { error: 'must be at least 1' })
     .optional(),
 });
 
@@ -190,6 +190,42 @@ export const adaptersSchema = z.array(adapterSchema).superRefine((adapters, ctx)
     }
   });
 });
+
+/** A deployment's static callers (the stack config's `atlas:callers`): names, each once. */
+export const callersSchema = z
+  .array(
+    z.string({ error: 'must be a caller name such as "ci"' }).regex(CALLER_NAME, {
+      error: (issue) =>
+        `"${String(issue.input)}" is not a valid caller name: use lower-case letters, digits and "-" (at most 63), such as "ci"`,
+    }),
+    { error: 'must be a list of caller names such as [default, ci, ops]' },
+  )
+  .min(1, { error: 'must list at least one caller, such as [default]' })
+  .superRefine((names, ctx) => {
+    names.forEach((name, index) => {
+      if (names.indexOf(name) !== index) {
+        ctx.addIssue({ code: 'custom', path: [index], message: `"${name}" is listed twice: caller names are unique` });
+      }
+    });
+  });
+
+/** Static callers that an adapter's access rules name: `{ adapter, caller }` for each (adapter, name) pair. */
+export function findNamedCallers(
+  adapters: readonly { readonly name: string; readonly access?: readonly AccessRule[] | undefined }[],
+): { adapter: string; caller: string }[] {
+  const found: { adapter: string; caller: string }[] = [];
+  for (const adapter of adapters) {
+    const names = new Set<string>();
+    for (const rule of adapter.access ?? []) {
+      for (const text of rule.callers) {
+        const pattern = parseCallerPattern(text);
+        if (typeof pattern !== 'string' && pattern.kind === 'name') names.add(pattern.name);
+      }
+    }
+    for (const caller of names) found.push({ adapter: adapter.name, caller });
+  }
+  return found;
+}
 
 /** An adapter as written in config (input) and after validation (output). */
 export type AdapterInput = z.input<typeof adapterSchema>;

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ConfigError, type ConfigProblem } from './config-error';
-import { type Adapter, adaptersSchema } from './schema';
+import { type Adapter, adaptersSchema, callersSchema } from './schema';
 
 /** A key path into a config: object keys and list indexes. */
 export type PathSegment = string | number;
@@ -31,6 +31,27 @@ export function validateAdapters(value: unknown, source: string, where: (path: P
   if (result.success) return result.data;
   throw new ConfigError(
     `${source} has invalid adapters`,
+    result.error.issues.map((issue) => toProblem(issue, where)),
+  );
+}
+
+/**
+ * Checks a list of caller names (a stack config's `atlas:callers`), given as
+ * a list or, as `pulumi config set` stores one, a JSON string.
+ */
+export function validateCallers(value: unknown, source: string, where: (path: PathSegment[]) => string): string[] {
+  let list = value;
+  if (typeof value === 'string') {
+    try {
+      list = JSON.parse(value) as unknown;
+    } catch {
+      list = value;
+    }
+  }
+  const result = callersSchema.safeParse(list, { reportInput: true });
+  if (result.success) return result.data;
+  throw new ConfigError(
+    `${source} has invalid callers`,
     result.error.issues.map((issue) => toProblem(issue, where)),
   );
 }
