@@ -28,7 +28,7 @@ export interface CliOptions {
 }
 
 /** A directory that stays empty: as PATH, it holds no `pulumi` (nor anything else). */
-function emptyPathDir(): string {
+export function emptyPathDir(): string {
   const dir = path.join(os.tmpdir(), 'atlas-cli-empty-path');
   fs.mkdirSync(dir, { recursive: true });
   return dir;

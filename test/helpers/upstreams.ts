@@ -23,17 +23,22 @@ export interface Upstream {
 
 /**
  * An upstream that answers every request with a JSON report of exactly what
- * it received (method, raw URL, headers, body length and digest).
+ * it received (method, raw URL, headers, body length and digest). A request
+ * whose body breaks off is neither answered nor recorded.
  */
 export async function startEchoUpstream(): Promise<Upstream> {
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
-    void readSeen(req).then((report) => {
-      seen.push(report);
-      const body = JSON.stringify(report);
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
+    readSeen(req).then(
+      (report) => {
+        seen.push(report);
+        const body = JSON.stringify(report);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      // A body that broke off (the client or a proxy gave up): nothing to report, no one to answer.
+      () => res.destroy(),
+    );
   });
   const url = await listen(server);
   return { url, server, seen, close: () => close(server) };
