@@ -27,7 +27,27 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
       `missing ${missing.join('; and ')}. With the Pulumi CLI installed, a deployed stack's outputs are used instead (pulumi stack output url / accessToken).`,
     );
   }
+  checkToken(token!);
   return { url: url!.replace(/\/+$/, ''), token: token! };
+}
+
+/**
+ * The token travels in an HTTP header, which Node refuses to write with a
+ * control character or anything past U+00FF in it: a pasted token with a
+ * zero-width space or a line break would otherwise fail every request with
+ * an error that blames the request.
+ */
+export function checkToken(token: string): void {
+  if (token.trim() === '') {
+    throw new Error('the access token is empty: pass --token or set ATLAS_TOKEN to the token the gateway accepts');
+  }
+  const at = token.search(/[^\t\x20-\x7e\x80-\xff]/);
+  if (at !== -1) {
+    const code = token.codePointAt(at)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new Error(
+      `the access token has a character an HTTP header cannot carry (U+${code} at position ${at + 1}): copy the token again, without invisible characters or line breaks`,
+    );
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -3,7 +3,7 @@ import { isLoopbackHost } from '@atlas/gateway/cross-site';
 import { resolveTarget } from '../gateway-target';
 import { describeSetup } from '../proxy/describe-setup';
 import { DEFAULT_PROXY_PORT, parsePort, parseProxyTargets, ProxyUsageError } from '../proxy/proxy-targets';
-import { startProxies } from '../proxy/start-proxies';
+import { type RunningProxies, startProxies } from '../proxy/start-proxies';
 
 interface ProxyOptions {
   port: number;
@@ -71,28 +71,34 @@ Examples:
         connectTimeoutMs: CONNECT_TIMEOUT_MS,
         report,
       });
+      // Handlers first: whoever reads the ready text may send a signal at once.
+      const stopped = stopOnSignals(running);
       if (!isLoopbackHost(options.address)) {
         report(
           `listening on ${options.address}, not only on this machine: anyone who reaches it calls the gateway with your Atlas token`,
         );
       }
       process.stdout.write(describeSetup(running.proxies));
-
-      await new Promise<void>((resolve) => {
-        let signals = 0;
-        const stop = () => {
-          signals += 1;
-          if (signals > 1) return running.closeNow();
-          void running.close(SHUTDOWN_GRACE_MS).then(() => {
-            process.off('SIGINT', stop);
-            process.off('SIGTERM', stop);
-            resolve();
-          });
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopped;
     });
+}
+
+/** Resolves once the proxies are closed after Ctrl-C or SIGTERM; a second signal cuts what is left. */
+function stopOnSignals(running: RunningProxies): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const stop = () => {
+      signals += 1;
+      if (signals > 1) return running.closeNow();
+      void running.close(SHUTDOWN_GRACE_MS).then(() => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      });
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 function parseGatewayUrl(raw: string): URL {

@@ -41,11 +41,13 @@ export async function startProxies(options: StartProxiesOptions): Promise<Runnin
   const servers: http.Server[] = [];
   const proxies: RunningProxy[] = [];
 
+  let closing = false;
   const closeNow = () => {
     for (const server of servers) server.closeAllConnections();
     agent.destroy();
   };
   const close = async (graceMs: number) => {
+    closing = true;
     const closed = Promise.all(
       servers.filter((server) => server.listening).map((server) => new Promise((done) => server.close(done))),
     );
@@ -71,6 +73,7 @@ export async function startProxies(options: StartProxiesOptions): Promise<Runnin
         }),
       );
       servers.push(server);
+      endConnectionsWhenClosing(server, () => closing);
       const port = await listen(server, target.port, options.address);
       proxies.push({
         adapter: target.adapter,
@@ -83,6 +86,23 @@ export async function startProxies(options: StartProxiesOptions): Promise<Runnin
     throw error;
   }
   return { proxies, close, closeNow };
+}
+
+/**
+ * Once `closing()`, a connection must not outlive its response: server.close()
+ * ends only the connections idle at that moment, and one busy with a response
+ * would otherwise stay open for its client's next request, holding the exit
+ * until keep-alive runs out.
+ */
+function endConnectionsWhenClosing(server: http.Server, closing: () => boolean): void {
+  // Before the proxy handler, so that a response it writes at once says so too.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (closing()) res.setHeader('connection', 'close');
+    // 'close' follows the response's end, once its connection is idle again.
+    res.once('close', () => {
+      if (closing()) server.closeIdleConnections();
+    });
+  });
 }
 
 async function listen(server: http.Server, port: number, address: string): Promise<number> {
