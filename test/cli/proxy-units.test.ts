@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { InvalidArgumentError } from 'commander';
-import { checkToken } from '../../cli/src/gateway-target';
+import { checkToken, resolveTarget } from '../../cli/src/gateway-target';
 import { createProxyHandler } from '../../cli/src/proxy/create-proxy-handler';
 import { describeSetup, PLACEHOLDER_KEY } from '../../cli/src/proxy/describe-setup';
 import { toClientResponseHeaders, toGatewayRequestHeaders } from '../../cli/src/proxy/forward-headers';
@@ -107,6 +107,14 @@ describe('checkToken', () => {
     expect(() => checkToken(token)).toThrow(
       `the access token has a character an HTTP header cannot carry (${where}): copy the token again, without invisible characters or line breaks`,
     );
+  });
+
+  test('resolveTarget checks the token it found, from a flag or from ATLAS_TOKEN', () => {
+    expect(() => resolveTarget({ url: 'http://127.0.0.1:8080', token: 'token\u200b' }, {})).toThrow('U+200B');
+    expect(() => resolveTarget({}, { ATLAS_URL: 'http://127.0.0.1:8080', ATLAS_TOKEN: 'tok\u00a0\u2028en' })).toThrow(
+      'U+2028 at position 5',
+    );
+    expect(() => resolveTarget({ url: 'http://127.0.0.1:8080', token: '' }, {})).toThrow('the access token is empty');
   });
 
   test.each(['', '   '])('an empty token %j is refused', (token) => {

@@ -43,7 +43,7 @@ Authorization: Bearer <Atlas token>; the client's own Authorization (a placehold
 Requests a web page of another site could make (foreign Host or Origin, Sec-Fetch-Site: cross-site)
 are refused with 403. Ctrl-C or SIGTERM stops it (exit 0).
 
-Exit codes: 0 stopped by a signal, 1 no URL or token, or the port is taken, 2 usage errors.
+Exit codes: 0 stopped by a signal, 1 no URL or usable token, or the port is taken, 2 usage errors.
 
 Examples:
   $ atlas proxy heroku &
