@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -33,40 +33,55 @@ async function childOf(pid: number): Promise<number> {
   }
 }
 
+/**
+ * Resolves once process `pid` runs Node: the child of `unshare --fork` is
+ * unshare itself until it execs the command.
+ */
+async function runsNode(pid: number): Promise<void> {
+  const node = realpathSync(process.execPath);
+  for (;;) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === node) return;
+    } catch {
+      // Not readable for a moment around the exec.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 describe('a stop signal during start-up, with the gateway as PID 1 as in a container', () => {
   // PID 1 of a PID namespace ignores any signal it has no handler of its own
   // for (Node's default one re-raises it, which PID 1 then ignores): the
   // gateway's handler must be in place long before it listens, or
   // `docker stop` waits out its timeout and kills it. `unshare --pid --fork`
   // makes the gateway PID 1 of a new namespace, as Docker does.
-  test.each([100, 200, 500])(
-    'SIGTERM %i ms after spawn ends the process within a second, exit code 0',
-    async (delayMs) => {
-      const command = [process.execPath, ...nodeOptions, GATEWAY_MAIN];
-      const unshare = spawn('unshare', ['--pid', '--fork', '--kill-child', '--', ...command], {
-        cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', PORT: '0', ATLAS_ACCESS_TOKENS: CALLER_TOKEN, ATLAS_ADAPTERS: ADAPTERS },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      unshare.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      unshare.stdout.resume();
-      const exited = once(unshare, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // The delays count from Node's exec, and leave it time to boot and run the
+  // gateway's first line (slower on a loaded machine); on an idle one the
+  // gateway listens only after about a second, so they fall during start-up.
+  test.each([300, 500, 800])('SIGTERM %i ms after Node starts ends the process, exit code 0', async (delayMs) => {
+    const command = [process.execPath, ...nodeOptions, GATEWAY_MAIN];
+    const unshare = spawn('unshare', ['--pid', '--fork', '--kill-child', '--', ...command], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', ATLAS_ACCESS_TOKENS: CALLER_TOKEN, ATLAS_ADAPTERS: ADAPTERS },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    unshare.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    unshare.stdout.resume();
+    const exited = once(unshare, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
       const gateway = await within(childOf(unshare.pid!), 5_000, 'the gateway process');
+      await within(runsNode(gateway), 5_000, 'the exec of node');
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      const sentAt = performance.now();
       process.kill(gateway, 'SIGTERM');
-      try {
-        const [code] = await within(exited, 1_500, 'the exit after SIGTERM');
-        expect(code).toBe(0);
-        // A loose bound: a caught signal ends it at once, an ignored one not at all.
-        expect(performance.now() - sentAt).toBeLessThan(1_000);
-        expect(stderr).toBe('');
-      } finally {
-        unshare.kill('SIGKILL');
-      }
-    },
-  );
+      // A loose bound: a caught signal ends it, an ignored one never does.
+      const [code] = await within(exited, 5_000, 'the exit after SIGTERM');
+      expect(code).toBe(0);
+      expect(stderr).toBe('');
+    } finally {
+      unshare.kill('SIGKILL');
+    }
+  });
 });
 
 describe('a refused start-up', () => {
