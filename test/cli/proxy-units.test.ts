@@ -327,7 +327,7 @@ describe('describeSetup', () => {
         '',
         'Heroku CLI (heroku):',
         '  export HEROKU_HOST=http://127.0.0.1:5000 HEROKU_API_KEY=atlas-proxy',
-        '  export HEROKU_PARTICLEBOARD_URL=http://127.0.0.1:5000 DISABLE_TELEMETRY=true HEROKU_SKIP_ANALYTICS=1',
+        '  export HEROKU_PARTICLEBOARD_URL=http://127.0.0.1:5000 DISABLE_TELEMETRY=true',
         '  heroku apps',
         'heroku-client:',
         "  new Heroku({ host: 'http://127.0.0.1:5000', token: 'atlas-proxy' })",

@@ -127,7 +127,7 @@ test('it prints where each listener forwards and the settings to paste, and noth
   expect(new Set(Object.values(proxy.urls)).size).toBe(4);
   const out = proxy.stdout();
   expect(out).toContain(`export HEROKU_HOST=${heroku} HEROKU_API_KEY=${PLACEHOLDER}\n`);
-  expect(out).toContain(`export HEROKU_PARTICLEBOARD_URL=${heroku} DISABLE_TELEMETRY=true HEROKU_SKIP_ANALYTICS=1\n`);
+  expect(out).toContain(`export HEROKU_PARTICLEBOARD_URL=${heroku} DISABLE_TELEMETRY=true\n`);
   expect(out).toContain(`new Heroku({ host: '${heroku}', token: '${PLACEHOLDER}' })\n`);
   expect(out).toContain(`curl -H 'Accept: ${HEROKU_ACCEPT}' ${heroku}/account\n`);
   expect(out).toContain(`curl ${proxy.urls.echo}/\n`);
