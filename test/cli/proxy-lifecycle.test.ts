@@ -259,6 +259,10 @@ describe('a gateway it cannot use: one stderr line per request, the client gets 
       id: 'adapter_not_found',
       message: 'No adapter is named "nosuch". GET /v1/apis lists the adapters.',
     });
+    await proxy.waitForStderr(/GET \/account:/);
+    expect(proxy.stderrLines()).toEqual([
+      'atlas proxy: GET /account: the gateway has no HTTP adapter "nosuch" (404): check the name with atlas apis list',
+    ]);
   });
 });
 

@@ -452,4 +452,65 @@ describe('createProxyHandler on a real server, the gateway played by an echo ser
       await close(proxy);
     }
   });
+
+  test.each<[string, number, Record<string, string>, string | undefined]>([
+    [
+      'the gateway refusing the token',
+      401,
+      { 'atlas-error': 'unauthorized' },
+      'the gateway refused the Atlas token (401)',
+    ],
+    ['the upstream refusing its key', 401, {}, 'heroku itself answered 401'],
+    [
+      'an unknown adapter',
+      404,
+      { 'atlas-error': 'adapter_not_found' },
+      'the gateway has no HTTP adapter "heroku" (404)',
+    ],
+    [
+      'access rules',
+      403,
+      { 'atlas-error': 'forbidden' },
+      'adapter "heroku"\'s access rules do not allow your token this request (403)',
+    ],
+    [
+      'a rate limit',
+      429,
+      { 'atlas-error': 'rate_limited', 'retry-after': '7' },
+      'over your rate limit for adapter "heroku" (429): retry in 7 s',
+    ],
+    ["the upstream's own 404", 404, {}, undefined],
+    ["the upstream's own 429", 429, { 'retry-after': '7' }, undefined],
+  ])(
+    '%s: the answer passes through as it is, with one report line when it is about the setup',
+    async (_case, status, headers, line) => {
+      const answering = http.createServer((_req, res) => {
+        res.writeHead(status, { 'content-type': 'application/json', ...headers });
+        res.end('{"id":"x"}');
+      });
+      const answeringUrl = await listen(answering);
+      const lines: string[] = [];
+      const proxy = http.createServer(
+        createProxyHandler({
+          adapter: 'heroku',
+          gateway: new URL(answeringUrl),
+          token: 't',
+          extraHosts: [],
+          agent: new http.Agent(),
+          connectTimeoutMs: 5_000,
+          report: (text) => lines.push(text),
+        }),
+      );
+      const proxyUrl = await listen(proxy);
+      try {
+        const res = await send(proxyUrl, { path: '/apps' });
+        expect(res.status).toBe(status);
+        expect(res.text).toBe('{"id":"x"}');
+        expect(lines).toEqual(line === undefined ? [] : [expect.stringContaining(`GET /apps: ${line}`)]);
+      } finally {
+        await close(proxy);
+        await close(answering);
+      }
+    },
+  );
 });

@@ -98,7 +98,8 @@ export function createProxyHandler(options: ProxyHandlerOptions): http.RequestLi
       });
       upstream.on('response', (response) => {
         answered = true;
-        if (response.statusCode === 401) report(`${what}: ${describeUnauthorized(response, options.adapter)}`);
+        const problem = describeRefusal(response, options.adapter);
+        if (problem !== undefined) report(`${what}: ${problem}`);
         res.writeHead(response.statusCode!, response.statusMessage, toClientResponseHeaders(response));
         pipeline(response, res, (error) => {
           if (error !== undefined && error !== null && !res.writableFinished && !req.destroyed && !res.destroyed) {
@@ -134,12 +135,29 @@ function describeFailure(error: NodeJS.ErrnoException, connectTimeoutMs: number)
   return error.code ?? error.message;
 }
 
-/** Whose 401: the gateway's own errors carry Atlas-Error, the upstream's never do. */
-function describeUnauthorized(response: http.IncomingMessage, adapter: string): string {
-  if (response.headers['atlas-error'] !== undefined) {
-    return 'the gateway refused the Atlas token (401): check --token, ATLAS_TOKEN or the stack output accessToken';
+/**
+ * The stderr line for an answer that says the proxy's setup is wrong (the
+ * token, the adapter's name, what the caller may do), or undefined. The
+ * gateway's own errors carry Atlas-Error; the upstream's never do.
+ */
+function describeRefusal(response: http.IncomingMessage, adapter: string): string | undefined {
+  const status = response.statusCode;
+  switch (response.headers['atlas-error']) {
+    case undefined:
+      return status === 401
+        ? `${adapter} itself answered 401: it refused the credentials the gateway holds for adapter "${adapter}"`
+        : undefined;
+    case 'unauthorized':
+      return 'the gateway refused the Atlas token (401): check --token, ATLAS_TOKEN or the stack output accessToken';
+    case 'adapter_not_found':
+      return `the gateway has no HTTP adapter "${adapter}" (404): check the name with atlas apis list`;
+    case 'forbidden':
+      return `adapter "${adapter}"'s access rules do not allow your token this request (403)`;
+    case 'rate_limited':
+      return `over your rate limit for adapter "${adapter}" (429): retry in ${String(response.headers['retry-after'])} s`;
+    default:
+      return undefined;
   }
-  return `${adapter} itself answered 401: it refused the credentials the gateway holds for adapter "${adapter}"`;
 }
 
 function sendError(
