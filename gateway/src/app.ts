@@ -34,6 +34,7 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
 
   app.use(logRequests(logger));
   app.use(requireHost);
+  app.use(refuseExpectations);
   const byHost = routeByHost(adapters);
   if (byHost !== undefined) app.use(byHost);
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
@@ -95,6 +96,21 @@ function methodNotAllowed(allow: string): RequestHandler {
 const requireHost: RequestHandler = (req, _res, next) => {
   if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
     throw new AtlasError('bad_request', 'The request has no Host header, which HTTP/1.1 requires.');
+  }
+  next();
+};
+
+/** How Node tells a `100-continue` expectation, which it meets itself, from any other. */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
+
+/**
+ * The only expectation HTTP defines is `100-continue` (RFC 9110 §10.1.1); any
+ * other gets 417. Node would send its own bare 417 (see server.ts).
+ */
+const refuseExpectations: RequestHandler = (req, _res, next) => {
+  const expectation = req.headers.expect;
+  if (expectation !== undefined && !CONTINUE_EXPECTATION.test(expectation)) {
+    throw new AtlasError('expectation_failed', 'The Expect header can only be 100-continue.');
   }
   next();
 };

@@ -56,6 +56,18 @@ export async function startServer(
   const inFlight = new Set<ServerResponse>();
   let draining = false;
 
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    // While draining, ask keep-alive clients to reconnect elsewhere.
+    if (draining) res.setHeader('connection', 'close');
+    else {
+      inFlight.add(res);
+      res.once('close', () => inFlight.delete(res));
+    }
+    // Routing sees the origin form: the path, never a scheme, userinfo, host or fragment.
+    const target = req.url!;
+    if (target[0] !== '/' || target.includes('#')) req.url = toOriginForm(target);
+    responseInProgress.run(res, listener, req, res);
+  };
   const server = http.createServer(
     {
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
@@ -65,20 +77,12 @@ export async function startServer(
       // The app answers a missing Host itself, in JSON and in the log.
       requireHostHeader: false,
     },
-    (req, res) => {
-      // While draining, ask keep-alive clients to reconnect elsewhere.
-      if (draining) res.setHeader('connection', 'close');
-      else {
-        inFlight.add(res);
-        res.once('close', () => inFlight.delete(res));
-      }
-      // Routing sees the origin form: the path, never a scheme, userinfo, host or fragment.
-      const target = req.url!;
-      if (target[0] !== '/' || target.includes('#')) req.url = toOriginForm(target);
-      responseInProgress.run(res, listener, req, res);
-    },
+    handle,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  // Without a listener Node answers an Expect other than 100-continue with a bare 417 that is
+  // neither JSON nor logged; with one, the app refuses it like any other error (see app.ts).
+  server.on('checkExpectation', handle);
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => answerMalformedRequest(error, socket, logger));
   server.on('connect', (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket, logger));
 
@@ -107,9 +111,28 @@ const CLIENT_ERRORS: Readonly<Record<string, Refusal>> = {
   ERR_HTTP_REQUEST_TIMEOUT: ['request_timeout', 'The request was not received in time.'],
 };
 const NOT_HTTP: Refusal = ['bad_request', 'The request is not valid HTTP.'];
+const LINE_TOO_LONG: Refusal = ['headers_too_large', 'The request line is too long.'];
 const ALL_METHODS = HTTP_METHODS.join(', ');
-/** A request line with a well-formed method the parser does not know (TRACK, say). */
-const UNKNOWN_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n/;
+/** As much of a refused request line as is buffered to judge it: Node's own limit for a request head. */
+const MAX_REQUEST_LINE = 16 * 1024;
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]";
+const TARGET = '[\\x21-\\x7e\\x80-\\xff]';
+/** A well-formed request line; its method may be empty when it began in a packet already parsed. */
+const REQUEST_LINE = new RegExp(`^(${TOKEN}*) ${TARGET}+ HTTP/1\\.[01]\\r?$`);
+const METHOD_SO_FAR = new RegExp(`^${TOKEN}*$`);
+const TARGET_SO_FAR = new RegExp(`^${TARGET}*$`);
+
+/** The request line of a connection whose method Node's parser refused, as received so far. */
+interface PendingLine {
+  text: string;
+  /** The method began in a packet the parser had already taken: its first bytes are not in `text`. */
+  readonly cut: boolean;
+}
+
+const PENDING_LINE = Symbol('atlas.pendingRequestLine');
+const ANSWERED = Symbol('atlas.answeredMalformedRequest');
+
+type ClientSocket = Duplex & { bytesRead?: number; [PENDING_LINE]?: PendingLine; [ANSWERED]?: true };
 
 /**
  * Answers a request Node's parser rejected, the gateway's way: a JSON error
@@ -121,17 +144,38 @@ const UNKNOWN_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ \S+ HTTP\/1\.[01]\r?\n/;
  * the connection closes after it. An error that is not malformed HTTP (a
  * reset) just closes the connection.
  */
-function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
-  const refusal = refusalFor(error);
+function answerMalformedRequest(error: NodeJS.ErrnoException, socket: ClientSocket, logger: Logger): void {
+  const code = error.code ?? '';
+  if (socket[ANSWERED] === true) {
+    // The answer is on its way: what the client still sends is read and dropped, since closing
+    // now would reset the connection and could destroy the answer before the client reads it.
+    // The headers timeout ends the wait.
+    if (!code.startsWith('HPE_')) socket.destroy();
+    return;
+  }
+  const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
+  const packet = (error as { rawPacket?: Buffer }).rawPacket;
+  if (res === undefined && socket.writable && packet !== undefined) {
+    if (socket[PENDING_LINE] !== undefined) {
+      // The parser stays failed and hands over each later packet as another error.
+      socket[PENDING_LINE].text += packet.toString('latin1', 0, Math.min(packet.length, MAX_REQUEST_LINE + 1));
+      judgeRequestLine(socket, code, logger);
+      return;
+    }
+    if (code === 'HPE_INVALID_METHOD') {
+      socket[PENDING_LINE] = startRequestLine(error, packet, socket.bytesRead ?? 0);
+      judgeRequestLine(socket, code, logger);
+      return;
+    }
+  }
+  const refusal = refusalFor(code);
   if (refusal === undefined || !socket.writable) {
     socket.destroy();
     return;
   }
   const [id, message] = refusal;
-  const res = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
   if (res === undefined) {
-    const headers = id === 'method_not_allowed' ? { allow: ALL_METHODS } : undefined;
-    writeRawError(socket, new AtlasError(id, message, { headers }), logger, { cause: error.code });
+    writeRawError(socket, new AtlasError(id, message), logger, { cause: code });
   } else if (!res.req.complete) {
     failRequest(res.req, res, new AtlasError(id, message, { cause: error }));
   } else if (!res.headersSent) {
@@ -141,18 +185,66 @@ function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex, lo
   }
 }
 
-function refusalFor(error: NodeJS.ErrnoException): Refusal | undefined {
-  const code = error.code ?? '';
+function refusalFor(code: string): Refusal | undefined {
   const known = CLIENT_ERRORS[code];
   if (known !== undefined) return known;
-  if (!code.startsWith('HPE_')) return undefined;
-  if (code === 'HPE_INVALID_METHOD') {
-    const packet = (error as { rawPacket?: Buffer }).rawPacket?.toString('latin1') ?? '';
-    const method = UNKNOWN_METHOD.exec(packet) === null ? undefined : packet.slice(0, packet.indexOf(' '));
-    if (method !== undefined)
-      return ['method_not_allowed', `${method.slice(0, 32)} is not allowed; use ${ALL_METHODS}.`];
+  return code.startsWith('HPE_') ? NOT_HTTP : undefined;
+}
+
+/**
+ * The request line the parser refused, from the packet it failed on: from
+ * the last line end before the failing byte (`bytesParsed`), so the end of an
+ * earlier request in the same packet is left out, and without the empty lines
+ * HTTP allows before a request.
+ */
+function startRequestLine(error: NodeJS.ErrnoException, packet: Buffer, bytesRead: number): PendingLine {
+  const text = packet.toString('latin1', 0, Math.min(packet.length, MAX_REQUEST_LINE * 2));
+  const failedAt = Math.min(Number((error as { bytesParsed?: number }).bytesParsed ?? 0), text.length);
+  const start = failedAt < 2 ? 0 : text.lastIndexOf('\n', failedAt - 2) + 1;
+  const cut = start === 0 && bytesRead > packet.length;
+  return { text: text.slice(start).replace(/^[\r\n]+/, ''), cut };
+}
+
+/**
+ * Judges a refused request line once it is whole, never on part of it: a
+ * well-formed line with a method the parser does not know (TRACK, say) gets
+ * 405, anything else 400, as soon as it can no longer become a well-formed
+ * line. A line that is still coming waits, up to the headers timeout (408)
+ * and MAX_REQUEST_LINE bytes (431).
+ */
+function judgeRequestLine(socket: ClientSocket, code: string, logger: Logger): void {
+  const pending = socket[PENDING_LINE]!;
+  const end = pending.text.indexOf('\n');
+  let error: AtlasError;
+  if (end !== -1 && end <= MAX_REQUEST_LINE) {
+    const line = REQUEST_LINE.exec(pending.text.slice(0, end));
+    const method = line?.[1];
+    if (line === null || (method === '' && !pending.cut)) error = new AtlasError(...NOT_HTTP);
+    else {
+      const named = pending.cut ? 'This method' : method!.slice(0, 32);
+      error = new AtlasError('method_not_allowed', `${named} is not allowed; use ${ALL_METHODS}.`, {
+        headers: { allow: ALL_METHODS },
+      });
+    }
+  } else if (!couldBeRequestLine(pending.text.slice(0, MAX_REQUEST_LINE + 1), pending.cut)) {
+    error = new AtlasError(...NOT_HTTP);
+  } else if (pending.text.length > MAX_REQUEST_LINE) {
+    error = new AtlasError(...LINE_TOO_LONG);
+  } else {
+    return;
   }
-  return NOT_HTTP;
+  socket[PENDING_LINE] = undefined;
+  writeRawError(socket, error, logger, { cause: code });
+}
+
+/** Whether the bytes of a request line received so far can still become a well-formed one. */
+function couldBeRequestLine(text: string, cut: boolean): boolean {
+  const parts = text.split(' ');
+  if (parts.length > 3) return false;
+  const [method, target, version] = parts;
+  if (!METHOD_SO_FAR.test(method!) || (parts.length > 1 && method === '' && !cut)) return false;
+  if (target !== undefined && (!TARGET_SO_FAR.test(target) || (version !== undefined && target === ''))) return false;
+  return version === undefined || 'HTTP/1.1\r'.startsWith(version) || 'HTTP/1.0\r'.startsWith(version);
 }
 
 /** CONNECT asks for a tunnel, which the gateway never opens. */
@@ -169,7 +261,8 @@ function refuseConnect(req: IncomingMessage, socket: Duplex, logger: Logger): vo
 }
 
 /** Writes a JSON error on a socket no response object owns, closes it and logs the refusal. */
-function writeRawError(socket: Duplex, error: AtlasError, logger: Logger, fields: Record<string, unknown>): void {
+function writeRawError(socket: ClientSocket, error: AtlasError, logger: Logger, fields: Record<string, unknown>): void {
+  socket[ANSWERED] = true;
   const requestId = randomUUID();
   logger.info({ requestId, ...fields, status: error.status, error: error.id }, 'rejected a malformed request');
   const body = JSON.stringify({ id: error.id, message: error.message });

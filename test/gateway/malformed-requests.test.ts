@@ -222,3 +222,126 @@ describe('a client that closes an idle keep-alive connection is not a malformed 
     ]);
   });
 });
+
+/** Writes `packets` on the socket one after another, `pauseMs` apart, so that they arrive as separate packets. */
+function writeApart(packets: readonly string[], pauseMs = 50): (socket: net.Socket) => void {
+  return (socket) => {
+    socket.setNoDelay(true);
+    packets.forEach((packet, index) =>
+      setTimeout(() => socket.writable && socket.write(packet, 'latin1'), index * pauseMs),
+    );
+  };
+}
+
+describe('regression: an Expect other than 100-continue got Node bare 417 (no JSON, no request id, no log line)', () => {
+  test.each(['x-unknown', '200-ok', ''])(
+    'Expect: %j gets 417 expectation_failed in JSON, logged',
+    async (expectation) => {
+      const exchange = await exchangeRaw(
+        gateway.url,
+        `GET /v1/apis/http/up/after-body HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${CALLER_AUTH.authorization}\r\n` +
+          `Expect: ${expectation}\r\nConnection: close\r\n\r\n`,
+      );
+      const { lines, json, requestId } = onlyResponse(exchange);
+      expect(lines[0]).toBe('HTTP/1.1 417 Expectation Failed');
+      const lower = lines.map((line) => line.toLowerCase());
+      expect(lower).toContain('atlas-error: expectation_failed');
+      expect(lower).toContain('content-type: application/json; charset=utf-8');
+      expect(json).toEqual({ id: 'expectation_failed', message: expect.stringContaining('100-continue') });
+      expect(await logLineFor(requestId)).toMatchObject({ status: 417, error: 'expectation_failed' });
+      expect(upstream.seen.map((seen) => seen.headers.expect)).not.toContain(expectation);
+    },
+  );
+
+  test('Expect: 100-continue still gets 100 Continue and the request is proxied', async () => {
+    const exchange = await exchangeRaw(gateway.url, (socket) => {
+      socket.write(
+        `POST /v1/apis/http/up/after-body HTTP/1.1\r\nHost: gateway\r\nAuthorization: ${CALLER_AUTH.authorization}\r\n` +
+          'Expect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n',
+      );
+      socket.once('data', () => socket.write('hello'));
+    });
+    expect(statusLines(exchange.text)).toEqual(['HTTP/1.1 100 Continue', 'HTTP/1.1 200 OK']);
+    expect(exchange.text).toContain('read it all');
+  });
+});
+
+describe('regression: an unknown method whose request line came in several packets was judged on the first packet only', () => {
+  test.each([
+    ['a well-formed line with an unknown method', ['FO', 'O /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n'], 405, 'FOO'],
+    [
+      'a method cut where the parser still took it for TRACE',
+      ['TRA', 'CK /healthz HT', 'TP/1.1\r\n\r\n'],
+      405,
+      'method',
+    ],
+    [
+      'an unknown method in one packet, as before',
+      ['PROPFOO /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n'],
+      405,
+      'PROPFOO',
+    ],
+    ['a line that turns out not to be HTTP', ['FOO /heal', 'thz\x01 HTTP/1.1\r\n\r\n'], 400, 'not valid HTTP'],
+    ['a line with an unknown HTTP version', ['FOO /healthz', ' HTTP/2.0\r\n\r\n'], 400, 'not valid HTTP'],
+  ])('%s: %j gets %i', async (_what, packets, status, named) => {
+    const exchange = await within(exchangeRaw(gateway.url, writeApart(packets)), BOUND_MS, 'the answer');
+    const { lines, json, requestId } = onlyResponse(exchange);
+    expect(lines[0]).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+    const id = status === 405 ? 'method_not_allowed' : 'bad_request';
+    expect(json).toEqual({ id, message: expect.stringContaining(named) });
+    expect(lines).toContain(`Atlas-Error: ${id}`);
+    if (status === 405) expect(lines).toContain('Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    expect(await logLineFor(requestId)).toMatchObject({ status, error: id });
+  });
+
+  test('a request line that stalls part-way gets 408 once the headers timeout passes', async () => {
+    const exchange = await within(
+      exchangeRaw(gateway.url, writeApart(['FOO /hea']), BOUND_MS),
+      BOUND_MS + 1_000,
+      'the answer',
+    );
+    const { lines, json } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(json).toEqual({ id: 'request_timeout', message: expect.any(String) });
+  });
+
+  test('what is buffered of such a line is capped: past 16 KiB it gets 431', async () => {
+    const exchange = await within(
+      exchangeRaw(gateway.url, writeApart(['FO', `O /${'a'.repeat(8_000)}`, 'a'.repeat(9_000)])),
+      BOUND_MS,
+      'the answer',
+    );
+    const { lines, json } = onlyResponse(exchange);
+    expect(lines[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(json).toEqual({ id: 'headers_too_large', message: expect.any(String) });
+  });
+});
+
+describe('regression: the answer to a malformed request was lost to a reset when the client kept sending', () => {
+  test('the gateway reads and drops what follows its answer, and the connection ends without a reset', async () => {
+    // Like a client busy uploading, it goes on sending after the gateway's answer and end of stream.
+    const socket = net.connect({ port: Number(new URL(gateway.url).port), host: '127.0.0.1', allowHalfOpen: true });
+    socket.setNoDelay(true);
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise<string>((resolve) => {
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      socket.on('close', () => resolve('closed'));
+    });
+    await once(socket, 'connect');
+    socket.write('GET /\x01 HTTP/1.1\r\n', 'latin1');
+    await once(socket, 'end');
+    for (let packet = 0; packet < 10; packet += 1) {
+      socket.write(`X-More-${packet}: ${'m'.repeat(1_000)}\r\n`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    socket.end();
+    expect(await within(ended, BOUND_MS, 'the end of the connection')).toBe('closed');
+    const text = Buffer.concat(received).toString('latin1');
+    expect(statusLines(text)).toEqual(['HTTP/1.1 400 Bad Request']);
+    expect(JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4))).toEqual({
+      id: 'bad_request',
+      message: expect.any(String),
+    });
+  });
+});

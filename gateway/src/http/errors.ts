@@ -7,6 +7,7 @@ const STATUS = {
   adapter_not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
+  expectation_failed: 417,
   rate_limited: 429,
   headers_too_large: 431,
   internal_error: 500,
