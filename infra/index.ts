@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
-import * as random from '@pulumi/random';
+import { DEFAULT_CALLER } from '../gateway/src/config';
+import { createCallerTokens, formatAccessTokens, tokensByCaller } from './callers';
 import { buildGatewayImage } from './image';
 import { AtlasLoadBalancer } from './load-balancer';
 import { findNetwork } from './network';
@@ -19,12 +20,12 @@ export = function atlas() {
   // 1. The configuration, checked before anything is created.
   const config = readStackConfig();
 
-  // 2. Secrets: each ${{ VAR }} of the adapters, and the callers' access token.
-  const accessToken =
-    config.accessToken ?? new random.RandomPassword('access-token', { length: 48, special: false }).result;
+  // 2. Secrets: each ${{ VAR }} of the adapters, and one access token per caller.
+  const tokens = createCallerTokens(config.callers);
   const secrets = new AtlasSecrets('atlas', {
-    values: new Map([...config.secrets, ['ATLAS_ACCESS_TOKENS', accessToken]]),
+    values: new Map([...config.secrets, ['ATLAS_ACCESS_TOKENS', formatAccessTokens(tokens)]]),
   });
+  const defaultToken = tokens.get(DEFAULT_CALLER);
 
   // 3. The gateway image, the network and the load balancer.
   const { imageUri } = buildGatewayImage('atlas-gateway');
@@ -74,7 +75,9 @@ export = function atlas() {
   // 5. What callers need.
   return {
     url: loadBalancer.url,
-    accessToken: pulumi.secret(accessToken),
+    accessTokens: tokensByCaller(tokens),
+    // The default caller's token, as before callers had names; absent when atlas:callers leaves it out.
+    ...(defaultToken && { accessToken: pulumi.secret(defaultToken) }),
     clusterName: service.cluster.name,
     serviceName: service.service.name,
     logGroupName: service.logGroup.name,

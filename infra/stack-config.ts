@@ -1,14 +1,26 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as runtimeConfig from '@pulumi/pulumi/runtime/config';
-import { type Adapter, adaptersSchema, findPlaceholders } from '../gateway/src/config';
+import {
+  type Adapter,
+  DEFAULT_CALLER,
+  adaptersSchema,
+  callersSchema,
+  findNamedCallers,
+  findPlaceholders,
+} from '../gateway/src/config';
+import { MIN_ACCESS_TOKEN_LENGTH } from '../gateway/src/settings';
 
 /** The stack's configuration, validated before any resource is declared. */
 export interface StackConfig {
   readonly adapters: readonly Adapter[];
   /** Each `${{ VAR }}` the adapters reference, with its secret value. */
   readonly secrets: ReadonlyMap<string, pulumi.Output<string>>;
-  /** The callers' token: `atlas:accessToken`, or generated when absent. */
-  readonly accessToken: pulumi.Output<string> | undefined;
+  /**
+   * `atlas:callers`, in order, each with its configured token (`atlas:accessToken`
+   * for the default caller, `atlas:accessToken-<name>` for the others), or
+   * undefined to have one generated.
+   */
+  readonly callers: ReadonlyMap<string, pulumi.Output<string> | undefined>;
   readonly oidc: { readonly issuer: string; readonly audience: string; readonly jwksUrl: string } | undefined;
   readonly desiredCount: number;
   readonly minCount: number;
@@ -24,7 +36,8 @@ export interface StackConfig {
 }
 
 const NAMESPACE = 'atlas';
-const MIN_ACCESS_TOKEN_LENGTH = 32;
+/** `atlas:accessToken-<name>`: the token of the caller <name> (the default caller's is `atlas:accessToken`). */
+const TOKEN_KEY_PREFIX = 'accessToken-';
 // The retention periods CloudWatch Logs accepts.
 const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -49,7 +62,7 @@ export function readStackConfig(): StackConfig {
 
   const adapters = readAdapters(config, problems);
   const secrets = readSecrets(config, adapters, problems);
-  const accessToken = readAccessToken(config, problems);
+  const callers = readCallers(config, adapters, problems);
   const oidc = readOidc(config, problems);
 
   const desiredCount = readInteger(config, 'desiredCount', 2, 1, 1000, problems);
@@ -107,7 +120,7 @@ export function readStackConfig(): StackConfig {
   return Object.freeze({
     adapters,
     secrets,
-    accessToken,
+    callers,
     oidc,
     desiredCount,
     minCount,
@@ -174,14 +187,114 @@ function readSecrets(
   return secrets;
 }
 
-function readAccessToken(config: pulumi.Config, problems: string[]): pulumi.Output<string> | undefined {
-  const key = `${NAMESPACE}:accessToken`;
-  const raw = pulumi.runtime.getConfig(key);
-  if (raw === undefined || raw === '') return undefined;
-  if (!isSecret(key)) {
+/**
+ * `atlas:callers` and their tokens. Each token is a config key of its own,
+ * not a leaf of one structured object: Pulumi tells the program only which
+ * top-level keys hold a secret, so a token set without `--secret` inside an
+ * object of secrets could not be told apart and refused.
+ */
+function readCallers(
+  config: pulumi.Config,
+  adapters: readonly Adapter[],
+  problems: string[],
+): Map<string, pulumi.Output<string> | undefined> {
+  const callers = new Map<string, pulumi.Output<string> | undefined>();
+  const names = readCallerNames(problems);
+  if (names === undefined) return callers;
+  for (const name of names) callers.set(name, readCallerToken(config, name, problems));
+  checkTokensDiffer(names, problems);
+
+  // A token for a caller the list leaves out, or a rule for a caller without a token, would silently do nothing.
+  const settable = `pulumi config set --path 'callers[${names.length}]'`;
+  for (const { adapter, caller } of findNamedCallers(adapters)) {
+    if (!callers.has(caller)) {
+      problems.push(
+        `atlas:adapters: the access rules of adapter "${adapter}" name the caller "${caller}", which atlas:callers does not list: add it (${settable} ${caller}) or correct the name`,
+      );
+    }
+  }
+  const all = pulumi.runtime.allConfig();
+  if (!callers.has(DEFAULT_CALLER) && (all[`${NAMESPACE}:accessToken`] ?? '') !== '') {
     problems.push(
-      `${key} is stored in plain text. Run: pulumi config set --secret accessToken <value> (or remove it to have one generated)`,
+      `${NAMESPACE}:accessToken is the token of the caller "${DEFAULT_CALLER}", which atlas:callers does not list: add it (${settable} ${DEFAULT_CALLER}) or run: pulumi config rm accessToken`,
     );
+  }
+  for (const key of Object.keys(all).sort()) {
+    if (!key.startsWith(`${NAMESPACE}:${TOKEN_KEY_PREFIX}`)) continue;
+    const name = key.slice(`${NAMESPACE}:${TOKEN_KEY_PREFIX}`.length);
+    const plainKey = key.slice(`${NAMESPACE}:`.length);
+    if (name === DEFAULT_CALLER) {
+      problems.push(
+        `${key}: the token of the caller "${DEFAULT_CALLER}" is atlas:accessToken. Run: pulumi config rm ${plainKey}, then pulumi config set --secret accessToken <value>`,
+      );
+    } else if (!callers.has(name)) {
+      problems.push(
+        `${key} is set, but atlas:callers does not list "${name}": add it (${settable} ${name}) or run: pulumi config rm ${plainKey}`,
+      );
+    }
+  }
+  if (`${NAMESPACE}:accessTokens` in all) {
+    problems.push(
+      `${NAMESPACE}:accessTokens is not read: set each caller's token as a secret of its own, pulumi config set --secret ${TOKEN_KEY_PREFIX}<name> <value>, then run: pulumi config rm accessTokens`,
+    );
+  }
+  return callers;
+}
+
+/** The gateway refuses to start when two callers share a token: so does `pulumi up`, naming the keys only. */
+function checkTokensDiffer(names: readonly string[], problems: string[]): void {
+  const keyOfToken = new Map<string, string>();
+  for (const name of names) {
+    const key = `${NAMESPACE}:${name === DEFAULT_CALLER ? 'accessToken' : `${TOKEN_KEY_PREFIX}${name}`}`;
+    const raw = pulumi.runtime.getConfig(key);
+    if (raw === undefined || raw === '') continue;
+    const other = keyOfToken.get(raw);
+    if (other === undefined) {
+      keyOfToken.set(raw, key);
+    } else {
+      problems.push(
+        `${key} has the same value as ${other}: give each caller its own token (openssl rand -hex 32), or remove it to have one generated`,
+      );
+    }
+  }
+}
+
+/** The names in `atlas:callers` (the gateway's schema), or undefined when the list is not valid. */
+function readCallerNames(problems: string[]): string[] | undefined {
+  const raw = pulumi.runtime.getConfig(`${NAMESPACE}:callers`);
+  if (raw === undefined) return [DEFAULT_CALLER];
+  let list: unknown;
+  try {
+    list = JSON.parse(raw);
+  } catch {
+    list = raw;
+  }
+  const result = callersSchema.safeParse(list, { reportInput: true });
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const index = issue.path.find((segment) => typeof segment === 'number');
+    const key = index === undefined ? 'callers' : `callers[${index}]`;
+    const fix =
+      index === undefined
+        ? `pulumi config set --path 'callers[0]' ${DEFAULT_CALLER}`
+        : issue.code === 'custom'
+          ? `pulumi config rm --path '${key}'`
+          : `pulumi config set --path '${key}' <name>`;
+    problems.push(`${NAMESPACE}:${key}: ${issue.message}. Run: ${fix}`);
+  }
+  return undefined;
+}
+
+/** The caller's configured token, checked; undefined to have one generated. */
+function readCallerToken(config: pulumi.Config, name: string, problems: string[]): pulumi.Output<string> | undefined {
+  const plainKey = name === DEFAULT_CALLER ? 'accessToken' : `${TOKEN_KEY_PREFIX}${name}`;
+  const key = `${NAMESPACE}:${plainKey}`;
+  const raw = pulumi.runtime.getConfig(key);
+  // Pulumi.yaml declares accessToken with the default "": empty means not set.
+  if (raw === undefined || raw === '') return undefined;
+  const fix = `pulumi config set --secret ${plainKey} <value>`;
+  if (!isSecret(key)) {
+    problems.push(`${key} is stored in plain text. Run: ${fix} (or remove it to have one generated)`);
     return undefined;
   }
   if (raw.length < MIN_ACCESS_TOKEN_LENGTH) {
@@ -190,7 +303,14 @@ function readAccessToken(config: pulumi.Config, problems: string[]): pulumi.Outp
     );
     return undefined;
   }
-  return config.requireSecret('accessToken');
+  // The gateway splits ATLAS_ACCESS_TOKENS at commas and trims each entry.
+  if (/[\s,]/.test(raw)) {
+    problems.push(
+      `${key} contains white space or ",", which ATLAS_ACCESS_TOKENS (name=token,...) cannot carry: use letters and digits (openssl rand -hex 32). Run: ${fix}`,
+    );
+    return undefined;
+  }
+  return config.requireSecret(plainKey);
 }
 
 function readOidc(config: pulumi.Config, problems: string[]): StackConfig['oidc'] {

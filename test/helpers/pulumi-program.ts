@@ -223,7 +223,8 @@ function cloudOutputs(type: string, name: string, inputs: Record<string, unknown
     case 'awsx:ecr:Image':
       return { imageUri: `${String(inputs.repositoryUrl)}@sha256:${'ab'.repeat(32)}` };
     case 'random:index/randomPassword:RandomPassword':
-      return { result: `generated-${'x'.repeat(Number(inputs.length) - 10)}` };
+      // Distinct per resource, of the requested length.
+      return { result: `generated-${digest(name)}`.padEnd(Number(inputs.length), 'x') };
     default:
       return { arn };
   }

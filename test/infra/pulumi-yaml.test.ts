@@ -29,6 +29,7 @@ const devStack = parse(readFileSync(path.join(REPO, 'Pulumi.dev.yaml'), 'utf8'))
 /** The keys the issue defines, and the defaults it gives some of them. */
 const ISSUE_KEYS = [
   'adapters',
+  'callers',
   'accessToken',
   'oidcIssuer',
   'oidcAudience',
@@ -46,6 +47,7 @@ const ISSUE_KEYS = [
   'logRetentionDays',
 ];
 const ISSUE_DEFAULTS: [string, unknown][] = [
+  ['callers', ['default']],
   ['desiredCount', 2],
   ['minCount', 2],
   ['maxCount', 10],

@@ -89,8 +89,10 @@ describe.each([
       .filter((resource) => values.some((value) => JSON.stringify(resource.inputs).includes(value)))
       .map((resource) => `${resource.type} ${resource.name}`);
     expect(leaking).toEqual([]);
-    const { accessToken: _accessToken, ...otherOutputs } = run.outputs;
-    const outputs = JSON.stringify(otherOutputs);
+    // Only secret outputs (accessToken, accessTokens) may hold a token.
+    const plainOutputs = Object.entries(run.outputs).filter(([name]) => !run.secretOutputs.has(name));
+    expect(plainOutputs.map(([name]) => name)).not.toContain('accessTokens');
+    const outputs = JSON.stringify(Object.fromEntries(plainOutputs));
     const lookups = JSON.stringify(run.calls);
     for (const value of values) {
       expect(outputs).not.toContain(value);

@@ -103,7 +103,7 @@ describe('the task definition', () => {
     const environment = processEnvironment(runs.defaults);
     const settings = readSettings(environment);
     expect(settings).toMatchObject({ host: '0.0.0.0', port: 8080 });
-    expect(settings.auth.accessTokens).toEqual([runs.defaults.outputs.accessToken]);
+    expect(settings.auth.accessTokens).toEqual([{ caller: 'default', token: runs.defaults.outputs.accessToken }]);
     const { adapters: resolved, problems } = resolveAdapters(
       parseAdaptersJson(environment.ATLAS_ADAPTERS!),
       environment,
