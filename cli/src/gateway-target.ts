@@ -24,7 +24,7 @@ export function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = p
   ];
   if (missing.length > 0) {
     throw new Error(
-      `missing ${missing.join('; and ')}. With the Pulumi CLI installed, a deployed stack's outputs are used instead (pulumi stack output url / accessToken).`,
+      `missing ${missing.join('; and ')}. With the Pulumi CLI installed, a deployed stack's outputs are used instead (pulumi stack output url / accessToken, the default caller's token; another caller's is in pulumi stack output accessTokens --show-secrets).`,
     );
   }
   checkToken(token!);
