@@ -10,7 +10,11 @@ let port: string;
 beforeAll(async () => {
   upstream = await startEchoUpstream();
   gateway = await startGateway({
-    adapters: [{ name: 'echo', baseUrl: upstream.url }],
+    adapters: [
+      { name: 'echo', baseUrl: upstream.url },
+      { name: 'named-only', baseUrl: upstream.url, access: [{ callers: ['ci'] }] },
+      { name: 'anyone-reads', baseUrl: upstream.url, access: [{ callers: ['*'], methods: ['GET'] }] },
+    ],
     auth: { accessTokens: [], issuers: [], disabled: true },
   });
   port = new URL(gateway.url).port;
@@ -75,11 +79,26 @@ test.each(refused)(
 test('GET /v1/apis is served to a local caller and refused to a foreign Origin', async () => {
   const local = await send(gateway.url, { path: '/v1/apis', headers: { host: `localhost:${port}` } });
   expect(local.status).toBe(200);
-  expect(local.json()).toEqual([{ kind: 'HTTP', name: 'echo', baseUrl: upstream.url }]);
+  // named-only names no rule the anonymous caller matches: it is not listed.
+  expect(local.json()).toEqual([
+    { kind: 'HTTP', name: 'echo', baseUrl: upstream.url },
+    { kind: 'HTTP', name: 'anyone-reads', baseUrl: upstream.url },
+  ]);
 
   const foreign = await send(gateway.url, {
     path: '/v1/apis',
     headers: { host: `localhost:${port}`, origin: 'https://evil.example' },
   });
   expect(foreign.status).toBe(401);
+});
+
+test.each([
+  ['a rule naming a static caller', 'GET', '/v1/apis/http/named-only/x', 403],
+  ['a "*" rule, with its method', 'GET', '/v1/apis/http/anyone-reads/x', 200],
+  ['a "*" rule, with another method', 'DELETE', '/v1/apis/http/anyone-reads/x', 403],
+])('access rules see the anonymous caller: %s', async (_case, method, path, status) => {
+  const res = await send(gateway.url, { method, path, headers: { host: `127.0.0.1:${port}` } });
+  expect(res.status).toBe(status);
+  if (status === 403)
+    expect(res.json()).toMatchObject({ id: 'forbidden', message: expect.stringContaining('"anonymous"') });
 });
