@@ -6,7 +6,7 @@ import { ConfigError } from './config/config-error';
 import { loadAdapters } from './config/load-adapters';
 import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
-import { createLogger } from './logger';
+import { createLogger, exitOnceLogged } from './logger';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
 import { inspectSettings, isLoopbackHost } from './settings';
@@ -126,7 +126,7 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: draining in-flight requests');
     void running.shutdown().then(() => {
       logger.info('stopped');
-      logger.flush(() => process.exit(0));
+      exitOnceLogged(logger, 0);
     });
   });
 }
