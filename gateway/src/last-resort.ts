@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { findRequestContext } from './http/context';
 import { AtlasError } from './http/errors';
 import { failRequest } from './http/respond';
+import { exitOnceLogged } from './logger';
 import { currentResponse } from './server';
 
 /**
@@ -21,7 +22,7 @@ export function guardRequests(
     const res = currentResponse();
     if (res === undefined) {
       logger.fatal({ err: error }, 'uncaught exception outside any request: exiting');
-      logger.flush(() => exit(1));
+      exitOnceLogged(logger, 1, exit);
       return;
     }
     const req = res.req;

@@ -1,20 +1,30 @@
 /**
  * The gateway's entry point, kept tiny so that its first lines run before
- * anything else loads: it takes SIGTERM and SIGINT at once. In a container
- * without an init process Node is PID 1, and a signal with no handler is
- * ignored there; a `docker stop` during start-up would otherwise wait out
- * its 10 s timeout and end in SIGKILL. A signal before the gateway listens
- * ends the process at once with exit code 0 (nothing is in flight yet);
- * once it listens, serve.ts drains instead (see `serve`).
+ * anything else loads. Until the gateway listens, SIGTERM and SIGINT end the
+ * process at once (nothing is in flight yet); once it listens, serve.ts
+ * drains instead (see `serve`).
+ *
+ * In the image tini is PID 1 and Node its child (see gateway/Dockerfile):
+ * there a signal's default action ends Node at once, even while it is still
+ * loading the gateway, so no handler is installed before listening. As PID 1
+ * itself (a container run without tini), Node gets no default action from
+ * the kernel: a signal with no handler is ignored, and a `docker stop` during
+ * start-up would wait out its 10 s timeout and end in SIGKILL. There the
+ * handlers are in place from the first line, and exit with code 0; they run
+ * once the loading in progress is done.
  */
 import type { serve as Serve, StopHandler } from './serve';
 
-let stop: StopHandler = () => process.exit(0);
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (received) => stop(received));
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+let stop: StopHandler | undefined;
+const onSignal = (signal: NodeJS.Signals) => (stop === undefined ? process.exit(0) : stop(signal));
+const isInit = process.pid === 1;
+if (isInit) for (const signal of SIGNALS) process.on(signal, onSignal);
 
-// Required only now, so that the signal handlers are in place while it loads.
+// Required only now: as PID 1, with the signal handlers in place while it loads.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { serve } = require('./serve') as { serve: typeof Serve };
 serve(process.env, (handler) => {
   stop = handler;
+  if (!isInit) for (const signal of SIGNALS) process.on(signal, onSignal);
 });

@@ -7,7 +7,7 @@ import { loadAdapters } from './config/load-adapters';
 import { findNamedCallers } from './config/schema';
 import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
-import { createLogger } from './logger';
+import { createLogger, exitOnceLogged } from './logger';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
 import { inspectSettings, isLoopbackHost } from './settings';
@@ -136,7 +136,7 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: draining in-flight requests');
     void running.shutdown().then(() => {
       logger.info('stopped');
-      logger.flush(() => process.exit(0));
+      exitOnceLogged(logger, 0);
     });
   });
 }

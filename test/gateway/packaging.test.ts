@@ -9,11 +9,11 @@ import { atlasConfig, httpDocument } from '../helpers/config-files';
 import { startEchoUpstream, type Upstream } from '../helpers/upstreams';
 
 /**
- * There is no Docker engine here, so this checks gateway/Dockerfile's stages
- * and reproduces its runtime stage outside Docker: the bundle (built by
- * `npm test`, as the build stage builds it) copied alone into an empty
- * directory, started with the image's command. It proves the image needs
- * nothing but Node and the bundle.
+ * This checks gateway/Dockerfile's stages and reproduces its runtime stage
+ * outside Docker: the bundle (built by `npm test`, as the build stage builds
+ * it) copied alone into an empty directory, started with the image's command.
+ * It proves the image needs nothing but Node and the bundle. The image itself
+ * is built and run by .ci/image/check.mts, which `.ci/run` runs after the tests.
  */
 const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'gateway/Dockerfile'), 'utf8');
 const stages = DOCKERFILE.split(/^FROM /m).slice(1);
@@ -65,10 +65,20 @@ test('the runtime stage is production-only and non-root, listens on all interfac
   expect(runtime).toMatch(/^ENV .*HOST=0\.0\.0\.0/m);
   expect(runtime).toMatch(/^USER node$/m);
   expect([...runtime.matchAll(/^COPY .*$/gm)].map(([line]) => line)).toEqual([
+    'COPY --from=build /usr/bin/tini-static /usr/bin/tini',
     `COPY --from=build /app/${BUNDLE} ${BUNDLE}`,
   ]);
   expect(runtime).not.toMatch(/^RUN /m);
   expect(readImageCommand().main).toBe(`${BUNDLE}/main.js`);
+});
+
+test('tini is PID 1, from Debian in the build stage, and a SIGTERM that ends Node before its handlers exist exits 0', () => {
+  // The static build: the runtime stage has nothing else to install for it.
+  expect(build).toMatch(/^RUN apt-get update && apt-get install -y --no-install-recommends tini\b/m);
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(runtime);
+  expect(JSON.parse(entrypoint![1]!)).toEqual(['/usr/bin/tini', '-s', '-e', '143', '--']);
+  // The CMD stays what tests and the benchmark read (readImageCommand).
+  expect(runtime.indexOf('ENTRYPOINT')).toBeLessThan(runtime.indexOf('CMD'));
 });
 
 test('the image runs node with --expose-gc, which paces the memory of large bodies, and both npm start scripts run it alike', () => {

@@ -84,6 +84,23 @@ describe('a stop signal during start-up, with the gateway as PID 1 as in a conta
   });
 });
 
+test('not PID 1 (under tini in the image), a SIGTERM before the gateway listens ends it at once by the default action', async () => {
+  // tini reports that as exit 143, which the image's ENTRYPOINT maps to 0.
+  const gateway = spawn(process.execPath, [...nodeOptions, GATEWAY_MAIN], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ATLAS_ACCESS_TOKENS: CALLER_TOKEN, ATLAS_ADAPTERS: ADAPTERS },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  gateway.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  const exited = once(gateway, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  gateway.kill('SIGTERM');
+  const [code, signal] = await within(exited, 5_000, 'the exit after SIGTERM');
+  expect({ code, signal }).toEqual({ code: null, signal: 'SIGTERM' });
+  expect(stdout).not.toContain('Atlas gateway listening');
+});
+
 describe('a refused start-up', () => {
   const env = {
     HOST: '0.0.0.0',
