@@ -32,7 +32,9 @@ await build({
   format: 'cjs',
   target: 'node24',
   // main.js requires ./serve at run time, once its signal handlers are in place.
-  external: ['./serve'],
+  // pino-pretty is a development dependency for readable logs on a terminal:
+  // required where installed (npm start), absent from the image.
+  external: ['./serve', 'pino-pretty'],
   legalComments: 'none',
   logLevel: 'warning',
 });

@@ -8,6 +8,7 @@ import { getRequestContext } from './http/context';
 import { AtlasError } from './http/errors';
 import { logRequests } from './http/log-requests';
 import { failRequest, sendJson } from './http/respond';
+import type { Metrics } from './metrics/metrics';
 import type { BodyMemoryPacer } from './proxy/body-memory';
 import { routeByHost } from './proxy/route-by-host';
 import { routeToAdapters } from './proxy/route-to-adapters';
@@ -20,19 +21,21 @@ export interface AppOptions {
   readonly bodyMemory?: BodyMemoryPacer;
   /** Adapters of other kinds the config lists: named in the 404 of a request to one. */
   readonly skipped?: readonly SkippedAdapter[];
+  /** Where request and upstream figures go; without it, none are collected. */
+  readonly metrics?: Metrics;
 }
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /** Builds the gateway's Express app. It never listens: see `startServer`. */
-export function createApp({ adapters, authenticate, logger, bodyMemory, skipped = [] }: AppOptions): Express {
+export function createApp({ adapters, authenticate, logger, bodyMemory, skipped = [], metrics }: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
   app.set('case sensitive routing', true);
 
-  app.use(logRequests(logger));
+  app.use(logRequests(logger, metrics));
   app.use(requireHost);
   app.use(refuseExpectations);
   const byHost = routeByHost(adapters);
@@ -40,7 +43,7 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
   // The proxy first: it is the route nearly every request takes.
-  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory, skipped));
+  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory, skipped, metrics));
   app.get('/v1/apis', listAdapters(adapters));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
   app.use(notFound);

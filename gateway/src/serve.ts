@@ -1,4 +1,6 @@
-import pino from 'pino';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { createAuthenticator } from './auth/authenticate';
 import { type CallerAuth, resolveCallerAuth } from './auth/caller-auth';
 import { createApp } from './app';
@@ -8,6 +10,8 @@ import { findNamedCallers } from './config/schema';
 import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
 import { createLogger, exitOnceLogged } from './logger';
+import { createAdminServer } from './metrics/admin-server';
+import { createMetrics, type Metrics } from './metrics/metrics';
 import { createBodyMemoryPacer } from './proxy/body-memory';
 import { startServer } from './server';
 import { inspectSettings, isLoopbackHost } from './settings';
@@ -51,7 +55,8 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     );
   }
 
-  const logger = createLogger(settings.logLevel);
+  const terminal = process.stdout.isTTY === true;
+  const logger = createLogger(settings.logLevel, terminal ? loadPrettyDestination() : undefined);
   logger.debug(
     {
       port: settings.port,
@@ -103,7 +108,9 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
   if (collect === undefined) {
     logger.info('node runs without --expose-gc: buffers of large bodies are freed when V8 next collects garbage');
   }
+  const metrics = createMetrics(settings.metrics.service);
   const app = createApp({
+    metrics,
     adapters,
     authenticate: createAuthenticator(callers.auth),
     skipped,
@@ -114,6 +121,10 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
   guardRequests(logger);
   // http-proxy-middleware watches the server's 'close' once per adapter proxy.
   running.server.setMaxListeners(10 + adapters.length);
+  // EMF documents are for CloudWatch: a terminal gets readable logs, and /metrics when the admin port is on.
+  const emf = terminal ? undefined : startEmfWriter(metrics, settings.metrics.intervalMs, logger);
+  const admin = settings.metrics.admin && (await startAdminListener(metrics, settings.metrics.admin, logger));
+  // Listening is announced last: by then the admin listener is up too.
   logger.info(
     {
       url: running.url,
@@ -135,10 +146,71 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     stopping = true;
     logger.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: draining in-flight requests');
     void running.shutdown().then(() => {
+      // The figures of the last, partial interval are written too.
+      emf?.stop();
+      admin?.close();
       logger.info('stopped');
       exitOnceLogged(logger, 0);
     });
   });
+}
+
+/**
+ * Writes the metrics of each interval as EMF documents, one JSON line each,
+ * into the log stream (so they never interleave with log lines), whatever
+ * the log level: CloudWatch Logs turns them into metrics with no agent.
+ */
+function startEmfWriter(metrics: Metrics, intervalMs: number, logger: Logger): { stop(): void } {
+  const stream = (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym]!;
+  const flush = () => {
+    const documents = metrics.takeEmfDocuments();
+    if (documents.length > 0) stream.write(`${documents.join('\n')}\n`);
+  };
+  const timer = setInterval(flush, intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      flush();
+    },
+  };
+}
+
+/** The admin listener (`GET /metrics`); prom-client loads only here. */
+async function startAdminListener(
+  metrics: Metrics,
+  { port, host }: { port: number; host: string },
+  logger: Logger,
+): Promise<http.Server> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createPrometheusRegistry } = require('./metrics/prometheus') as typeof import('./metrics/prometheus');
+  const server = createAdminServer(createPrometheusRegistry(metrics));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  server.unref();
+  const { port: bound } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`;
+  if (!isLoopbackHost(host)) {
+    logger.warn(`the admin listener on ${host} serves metrics to whoever reaches it: keep it off public networks`);
+  }
+  logger.info({ url }, 'metrics listening');
+  return server;
+}
+
+/**
+ * On a terminal, readable coloured lines through pino-pretty, a development
+ * dependency: where it is not installed (the image), the JSON lines stay.
+ */
+function loadPrettyDestination(): DestinationStream | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pretty = require('pino-pretty') as (options: object) => DestinationStream;
+    return pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+  } catch {
+    return undefined;
+  }
 }
 
 function describeAuth(auth: CallerAuth): string[] {

@@ -1,6 +1,7 @@
 import { CALLER_NAME } from './config/access-rules';
 import { ConfigError, type ConfigProblem } from './config/config-error';
 import { isLoopbackHost } from './http/cross-site';
+import { DEFAULT_SERVICE, SERVICE_VARIABLE } from './metrics/names';
 
 export { isLoopbackHost };
 
@@ -14,6 +15,16 @@ export interface Settings {
   readonly shutdownGraceMs: number;
   /** How long a client may take to send a whole request, body included. */
   readonly requestTimeoutMs: number;
+  readonly metrics: MetricsSettings;
+}
+
+export interface MetricsSettings {
+  /** The `Service` dimension of every metric. */
+  readonly service: string;
+  /** How often the EMF documents are written. */
+  readonly intervalMs: number;
+  /** The admin listener serving `GET /metrics`; undefined: off. */
+  readonly admin: { readonly port: number; readonly host: string } | undefined;
 }
 
 export type AdapterSource =
@@ -95,7 +106,17 @@ export function inspectSettings(env: Env): { settings: Settings; problems: Confi
       : { kind: 'file', path: env.ATLAS_CONFIG?.trim() || DEFAULT_CONFIG_FILE };
 
   const auth = readAuth(env, fail);
-  const settings = Object.freeze({ port, host, adapterSource, auth, logLevel, shutdownGraceMs, requestTimeoutMs });
+  const metrics = readMetrics(env, port, fail);
+  const settings = Object.freeze({
+    port,
+    host,
+    adapterSource,
+    auth,
+    logLevel,
+    shutdownGraceMs,
+    requestTimeoutMs,
+    metrics,
+  });
   return { settings, problems };
 }
 
@@ -190,6 +211,32 @@ export function describeJwksUrlProblem(value: string): string | undefined {
     return `"${value}" must use https (plain http is accepted for loopback addresses only)`;
   }
   return undefined;
+}
+
+const DIMENSION_VALUE = /^[\x21-\x7e]{1,255}$/;
+
+function readMetrics(env: Env, port: number, fail: (where: string, message: string) => void): MetricsSettings {
+  const service = env[SERVICE_VARIABLE]?.trim() || DEFAULT_SERVICE;
+  if (!DIMENSION_VALUE.test(service)) {
+    fail(
+      SERVICE_VARIABLE,
+      `"${service}" is not a dimension value: use printable ASCII without spaces, such as "atlas-prod"`,
+    );
+  }
+  const intervalMs = readInteger(env, 'ATLAS_METRICS_INTERVAL_MS', 60_000, 100, 3_600_000, fail);
+  const rawAdminPort = env.ATLAS_ADMIN_PORT?.trim();
+  let admin: MetricsSettings['admin'];
+  if (rawAdminPort !== undefined && rawAdminPort !== '') {
+    const adminPort = readInteger(env, 'ATLAS_ADMIN_PORT', 9090, 0, 65_535, fail);
+    if (adminPort !== 0 && adminPort === port) {
+      fail(
+        'ATLAS_ADMIN_PORT',
+        `${adminPort} is the public PORT too: metrics are never served on the public port; choose another, such as 9090`,
+      );
+    }
+    admin = { port: adminPort, host: env.ATLAS_ADMIN_HOST?.trim() || '127.0.0.1' };
+  }
+  return Object.freeze({ service, intervalMs, admin });
 }
 
 function readInteger(

@@ -9,6 +9,8 @@ export interface RequestContext {
   caller: Caller | undefined;
   adapter: string | undefined;
   error: AtlasErrorSummary | undefined;
+  /** When the request was sent upstream (performance.now()), for the upstream latency metric. */
+  upstreamSentAt: number | undefined;
 }
 
 export interface AtlasErrorSummary {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { Metrics } from '../metrics/metrics';
 import { setRequestContext, type RequestContext } from './context';
 import { pathForLogs } from './request-target';
 
@@ -13,7 +14,7 @@ const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * and the path alone: no query string, fragment or absolute-form authority
  * (which may carry userinfo).
  */
-export function logRequests(logger: Logger): RequestHandler {
+export function logRequests(logger: Logger, metrics?: Metrics): RequestHandler {
   return (req, res, next) => {
     const offered = req.headers['x-request-id'];
     const requestId = typeof offered === 'string' && CALLER_REQUEST_ID.test(offered) ? offered : randomUUID();
@@ -23,6 +24,7 @@ export function logRequests(logger: Logger): RequestHandler {
       caller: undefined,
       adapter: undefined,
       error: undefined,
+      upstreamSentAt: undefined,
     };
     setRequestContext(req, context);
     res.setHeader('x-request-id', requestId);
@@ -43,6 +45,9 @@ export function logRequests(logger: Logger): RequestHandler {
         error: context.error?.id,
         cause: context.error?.cause,
       };
+      if (metrics !== undefined && context.adapter !== undefined) {
+        metrics.request({ adapter: context.adapter, status, error: context.error?.id });
+      }
       if (context.error?.id === 'forbidden') {
         // Refused by the adapter's access rules: a caller trying what it may not do.
         logger.warn(line, 'request');

@@ -5,6 +5,8 @@ import { createProxyMiddleware, type RequestHandler } from 'http-proxy-middlewar
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { AtlasError, toUpstreamError } from '../http/errors';
 import { failRequest } from '../http/respond';
+import type { Metrics } from '../metrics/metrics';
+import { getRequestContext } from '../http/context';
 import type { BodyMemoryPacer } from './body-memory';
 import { relayResponse } from './relay-response';
 import { limitResponseTime } from './response-timeout';
@@ -46,6 +48,7 @@ export function setUpstreamUrl(req: IncomingMessage, url: string): void {
 export function createAdapterProxy(
   adapter: ResolvedAdapter,
   bodyMemory?: BodyMemoryPacer,
+  metrics?: Metrics,
 ): RequestHandler<IncomingMessage, ServerResponse> {
   const agent = adapter.target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS);
   const timeoutMessage = `The upstream of adapter "${adapter.name}" sent no response within ${adapter.timeoutMs} ms.`;
@@ -63,6 +66,7 @@ export function createAdapterProxy(
     plugins: [
       (server) => {
         server.on('proxyReq', (proxyReq, req, res) => {
+          if (metrics !== undefined) getRequestContext(req).upstreamSentAt = performance.now();
           bodyMemory?.watch(req);
           limitResponseTime(proxyReq, adapter.timeoutMs, () =>
             proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
@@ -70,6 +74,7 @@ export function createAdapterProxy(
           refuseProtocolSwitch(proxyReq, req, res, adapter.name);
         });
         server.on('proxyRes', (proxyRes, req, res) => {
+          if (metrics !== undefined) recordUpstreamAnswer(metrics, adapter.name, proxyRes, req);
           relayResponse(proxyRes, req, res, adapter, bodyMemory);
         });
         server.on('error', (error, req, res) => {
@@ -108,5 +113,22 @@ function refuseProtocolSwitch(
   proxyReq.once('close', () => {
     if (!res.headersSent)
       failRequest(req, res, new AtlasError('bad_gateway', `The upstream of adapter "${adapter}" sent no response.`));
+  });
+}
+
+function recordUpstreamAnswer(
+  metrics: Metrics,
+  adapter: string,
+  proxyRes: IncomingMessage,
+  req: IncomingMessage,
+): void {
+  const sentAt = getRequestContext(req).upstreamSentAt;
+  const remaining = proxyRes.headers['ratelimit-remaining'];
+  const parsed = typeof remaining === 'string' && /^\d{1,15}$/.test(remaining.trim()) ? Number(remaining) : undefined;
+  metrics.upstream({
+    adapter,
+    status: proxyRes.statusCode ?? 0,
+    latencyMs: sentAt === undefined ? 0 : performance.now() - sentAt,
+    rateLimitRemaining: parsed,
   });
 }

@@ -7,6 +7,7 @@ import type { ResolvedAdapter } from '../config/resolve-adapters';
 import { HTTP_METHODS } from '../config/schema';
 import { getRequestContext } from '../http/context';
 import { AtlasError } from '../http/errors';
+import type { Metrics } from '../metrics/metrics';
 import type { BodyMemoryPacer } from './body-memory';
 import { createAdapterProxy, setUpstreamUrl } from './create-adapter-proxy';
 import { forwardableRequestHeaders, unforwardedHeaders } from './forward-headers';
@@ -37,6 +38,7 @@ export function routeToAdapters(
   adapters: readonly ResolvedAdapter[],
   bodyMemory: BodyMemoryPacer | undefined,
   skipped: readonly SkippedAdapter[] = [],
+  metrics?: Metrics,
 ): RequestHandler {
   const skippedKinds = new Map(skipped.map(({ name, kind }) => [name, kind]));
   // A Map, not an object: "__proto__" or "constructor" are just unknown names.
@@ -47,7 +49,7 @@ export function routeToAdapters(
         adapter,
         unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
         allowHeader: adapter.allowedMethods ? [...adapter.allowedMethods].join(', ') : HTTP_METHODS.join(', '),
-        proxy: createAdapterProxy(adapter, bodyMemory),
+        proxy: createAdapterProxy(adapter, bodyMemory, metrics),
         access: adapter.access && compileAccessPolicy(adapter.access),
         limiter: adapter.rateLimit && createRateLimiter(adapter.rateLimit),
       },
