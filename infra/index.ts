@@ -1,8 +1,10 @@
 import * as pulumi from '@pulumi/pulumi';
+import { SERVICE_VARIABLE } from '@atlas/gateway/metrics';
 import { DEFAULT_CALLER } from '../gateway/src/config';
 import { createCallerTokens, formatAccessTokens, tokensByCaller } from './callers';
 import { buildGatewayImage } from './image';
 import { AtlasLoadBalancer } from './load-balancer';
+import { AtlasMonitoring, stackLabel } from './monitoring';
 import { findNetwork } from './network';
 import { AtlasSecrets } from './secrets';
 import { AtlasService } from './service';
@@ -19,6 +21,8 @@ const DRAIN_SECONDS = 20;
 export = function atlas() {
   // 1. The configuration, checked before anything is created.
   const config = readStackConfig();
+  // Names this stack's dashboard and alarms, and is the Service dimension of the gateway's metrics.
+  const label = stackLabel(pulumi.getStack());
 
   // 2. Secrets: each ${{ VAR }} of the adapters, and one access token per caller.
   const tokens = createCallerTokens(config.callers);
@@ -51,6 +55,7 @@ export = function atlas() {
       HOST: '0.0.0.0',
       PORT: String(CONTAINER_PORT),
       ATLAS_SHUTDOWN_GRACE_MS: String(DRAIN_SECONDS * 1000),
+      [SERVICE_VARIABLE]: label,
       ...(config.oidc && {
         ATLAS_OIDC_ISSUER: config.oidc.issuer,
         ATLAS_OIDC_AUDIENCE: config.oidc.audience,
@@ -72,7 +77,21 @@ export = function atlas() {
     stopTimeoutSeconds: DRAIN_SECONDS + 10,
   });
 
-  // 5. What callers need.
+  // 5. Alarms to a topic (and an email), and a dashboard of the same metrics.
+  const monitoring = new AtlasMonitoring('atlas', {
+    label,
+    metricsService: label,
+    adapterNames: config.adapters.map((adapter) => adapter.name),
+    loadBalancerArnSuffix: loadBalancer.loadBalancer.arnSuffix,
+    targetGroupArnSuffix: loadBalancer.targetGroup.arnSuffix,
+    clusterName: service.cluster.name,
+    serviceName: service.service.name,
+    minCount: config.minCount,
+    rateLimitAlarmBelow: config.rateLimitAlarmBelow,
+    alarmEmail: config.alarmEmail,
+  });
+
+  // 6. What callers and operators need.
   return {
     url: loadBalancer.url,
     accessTokens: tokensByCaller(tokens),
@@ -81,6 +100,8 @@ export = function atlas() {
     clusterName: service.cluster.name,
     serviceName: service.service.name,
     logGroupName: service.logGroup.name,
+    dashboardUrl: monitoring.dashboardUrl,
+    alarmTopicArn: monitoring.topic.arn,
     secretArns: pulumi.all(Object.fromEntries([...secrets.references].map(([variable, ref]) => [variable, ref.arn]))),
     imageUri,
     // One CNAME per host-routed adapter's host name, to create at the DNS provider.

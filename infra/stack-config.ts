@@ -33,9 +33,14 @@ export interface StackConfig {
   readonly publicSubnetIds: readonly string[] | undefined;
   readonly privateSubnetIds: readonly string[] | undefined;
   readonly logRetentionDays: number;
+  /** Where the alarms are mailed (an SNS email subscription), if anywhere. */
+  readonly alarmEmail: string | undefined;
+  /** An adapter's upstream `RateLimit-Remaining` below this raises its alarm. */
+  readonly rateLimitAlarmBelow: number;
 }
 
 const NAMESPACE = 'atlas';
+const DEFAULT_RATE_LIMIT_ALARM_BELOW = 500;
 /** `atlas:accessToken-<name>`: the token of the caller <name> (the default caller's is `atlas:accessToken`). */
 const TOKEN_KEY_PREFIX = 'accessToken-';
 // The retention periods CloudWatch Logs accepts.
@@ -89,6 +94,9 @@ export function readStackConfig(): StackConfig {
     );
   }
 
+  const alarmEmail = readAlarmEmail(config, problems);
+  const rateLimitAlarmBelow = readRateLimitAlarmBelow(problems);
+
   const certificateArn = getString(config, 'certificateArn');
   if (certificateArn !== undefined && !/^arn:aws[\w-]*:acm:/.test(certificateArn)) {
     problems.push(
@@ -133,6 +141,8 @@ export function readStackConfig(): StackConfig {
     publicSubnetIds,
     privateSubnetIds,
     logRetentionDays,
+    alarmEmail,
+    rateLimitAlarmBelow,
   });
 }
 
@@ -324,6 +334,35 @@ function readOidc(config: pulumi.Config, problems: string[]): StackConfig['oidc'
   }
   if (!jwksUrl.startsWith('https://')) problems.push(`atlas:oidcJwksUrl "${jwksUrl}" must be an https URL`);
   return { issuer, audience, jwksUrl };
+}
+
+/**
+ * SNS mails a confirmation link to the address and sends nothing until it is
+ * followed; an address it cannot mail would only fail silently, so a value
+ * that is not one stops `pulumi up` here.
+ */
+function readAlarmEmail(config: pulumi.Config, problems: string[]): string | undefined {
+  const email = getString(config, 'alarmEmail');
+  if (email !== undefined && !/^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>".]+$/.test(email)) {
+    problems.push(
+      `atlas:alarmEmail "${email}" is not an email address. Run: pulumi config set alarmEmail ops@example.com (or pulumi config rm alarmEmail to send none)`,
+    );
+    return undefined;
+  }
+  return email;
+}
+
+function readRateLimitAlarmBelow(problems: string[]): number {
+  const raw = pulumi.runtime.getConfig(`${NAMESPACE}:rateLimitAlarmBelow`);
+  if (raw === undefined) return DEFAULT_RATE_LIMIT_ALARM_BELOW;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(value) || value < 1) {
+    problems.push(
+      `atlas:rateLimitAlarmBelow "${raw}" is not a positive whole number. Run: pulumi config set rateLimitAlarmBelow ${DEFAULT_RATE_LIMIT_ALARM_BELOW}`,
+    );
+    return DEFAULT_RATE_LIMIT_ALARM_BELOW;
+  }
+  return value;
 }
 
 /** Optional keys default to "" (Pulumi.yaml): empty means not set. */

@@ -49,6 +49,8 @@ export interface StackSettings {
   readonly config: Record<string, unknown>;
   /** Keys (same form) set with --secret. */
   readonly secretKeys?: readonly string[];
+  /** The stack's name (`pulumi stack init <name>`); "test" when left out. */
+  readonly stack?: string;
 }
 
 /**
@@ -147,7 +149,7 @@ async function mockEngine(settings: StackSettings): Promise<{ resources: Declare
       },
     },
     'atlas',
-    'test',
+    settings.stack ?? 'test',
     false,
   );
   const qualify = (key: string) => (key.includes(':') ? key : `atlas:${key}`);

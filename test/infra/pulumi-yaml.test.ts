@@ -45,6 +45,8 @@ const ISSUE_KEYS = [
   'publicSubnetIds',
   'privateSubnetIds',
   'logRetentionDays',
+  'alarmEmail',
+  'rateLimitAlarmBelow',
 ];
 const ISSUE_DEFAULTS: [string, unknown][] = [
   ['callers', ['default']],
@@ -55,6 +57,8 @@ const ISSUE_DEFAULTS: [string, unknown][] = [
   ['memory', 512],
   ['allowedCidrs', ['0.0.0.0/0']],
   ['logRetentionDays', 30],
+  ['alarmEmail', ''],
+  ['rateLimitAlarmBelow', 500],
 ];
 /** The one key the issue makes required. */
 const REQUIRED_KEYS = ['adapters'];

@@ -125,6 +125,25 @@ const cases: Case[] = [
     says: ['atlas:oidcIssuer, atlas:oidcAudience and atlas:oidcJwksUrl', 'set all three'],
   },
   {
+    problem: 'an atlas:alarmEmail that is not an email address',
+    settings: broken({ alarmEmail: 'ops-at-example.com' }),
+    says: ['atlas:alarmEmail "ops-at-example.com" is not an email address', 'pulumi config set alarmEmail'],
+  },
+  {
+    problem: 'atlas:alarmEmail with two addresses',
+    settings: broken({ alarmEmail: 'ops@example.com, dev@example.com' }),
+    says: ['atlas:alarmEmail "ops@example.com, dev@example.com"', 'pulumi config set alarmEmail'],
+  },
+  ...['0', '-5', '2.5', 'lots'].map((value) => ({
+    problem: `atlas:rateLimitAlarmBelow ${value}`,
+    settings: broken({ rateLimitAlarmBelow: value }),
+    says: [
+      `atlas:rateLimitAlarmBelow "${value}"`,
+      'positive whole number',
+      'pulumi config set rateLimitAlarmBelow 500',
+    ],
+  })),
+  {
     problem: 'several problems at once',
     settings: broken({ HEROKU_API_KEY: undefined, cpu: 300, logRetentionDays: 31, allowedCidrs: ['anywhere'] }, []),
     says: [
