@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_VARIABLE } from '@atlas/gateway/metrics';
 import {
   type DeclaredResource,
@@ -235,5 +237,38 @@ describe('the alarms on the gateway’s metrics, one of each per adapter', () =>
     for (const { inputs } of runs.custom.ofType(ALARM)) {
       expect(inputs.alarmDescription).toMatch(/ See docs\/operating\.md#[a-z0-9-]+\.$/);
     }
+  });
+});
+
+describe('Operating Atlas (docs/operating.md)', () => {
+  /** The anchors GitHub gives the page's headings. */
+  const anchors = () =>
+    readFileSync(path.resolve(__dirname, '../../docs/operating.md'), 'utf8')
+      .split('\n')
+      .filter((line) => /^#{2,4} /.test(line))
+      .map((line) =>
+        line
+          .replace(/^#+ /, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, '')
+          .replace(/ /g, '-'),
+      );
+
+  test('every alarm’s description links to a section of the page that exists', () => {
+    const sections = anchors();
+    for (const { inputs } of runs.custom.ofType(ALARM)) {
+      const anchor = /#([a-z0-9-]+)\.$/.exec(String(inputs.alarmDescription))![1]!;
+      expect(sections).toContain(anchor);
+    }
+  });
+
+  test('the page names every alarm', () => {
+    const page = readFileSync(path.resolve(__dirname, '../../docs/operating.md'), 'utf8');
+    const names = runs.defaults.ofType(ALARM).map((a) =>
+      String(a.inputs.name)
+        .replace(/^atlas-test-/, '')
+        .replace(/-heroku$/, '-<adapter>'),
+    );
+    for (const name of names) expect(page).toContain(`\`${name}\``);
   });
 });
