@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_VARIABLE } from '@atlas/gateway/metrics';
+import { emittedMetrics, metricKey } from '../helpers/emitted-metrics';
 import {
   type DeclaredResource,
   type ProgramRun,
@@ -224,6 +225,20 @@ describe('the alarms on the gateway’s metrics, one of each per adapter', () =>
       });
     },
   );
+
+  test("each watches a metric the gateway's metrics module writes for this stack: name, dimensions and their values", () => {
+    const written = new Set(emittedMetrics(metricsService(runs.custom)!, ['heroku', 'github']).map(metricKey));
+    const onGateway = runs.custom.ofType(ALARM).filter((a) => a.inputs.namespace === METRICS_NAMESPACE);
+    expect(onGateway.length).toBeGreaterThan(0);
+    for (const { inputs } of onGateway) {
+      const watched = {
+        namespace: String(inputs.namespace),
+        metricName: String(inputs.metricName),
+        dimensions: inputs.dimensions as Record<string, string>,
+      };
+      expect(written).toContain(metricKey(watched));
+    }
+  });
 
   test('their dimensions are exactly the two the gateway gives these metrics', () => {
     const onGateway = runs.custom.ofType(ALARM).filter((a) => a.inputs.namespace === METRICS_NAMESPACE);

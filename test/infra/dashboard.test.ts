@@ -1,9 +1,12 @@
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_VARIABLE } from '@atlas/gateway/metrics';
+import { readSettings } from '../../gateway/src/settings';
+import { emittedMetrics, metricKey } from '../helpers/emitted-metrics';
 import {
   type ProgramRun,
   type StackSettings,
   onlyContainer,
   plainEnvironment,
+  processEnvironment,
   runProgram,
 } from '../helpers/pulumi-program';
 
@@ -102,6 +105,10 @@ describe('the Service dimension', () => {
     expect(run.one('aws:cloudwatch/dashboard:Dashboard').inputs.dashboardName).toBe(service);
   });
 
+  test('the gateway takes it, from the environment ECS gives the task, as the Service of its metrics', () => {
+    expect(readSettings(processEnvironment(run)).metrics.service).toBe(service);
+  });
+
   test('ATLAS_METRICS_SERVICE is a plain setting: not an ECS secret, and no secret value in the environment', () => {
     const container = onlyContainer(run);
     expect((container.secrets ?? []).map(({ name }) => name)).not.toContain(SERVICE_VARIABLE);
@@ -127,6 +134,12 @@ describe("the dashboard's gateway metrics are the ones the gateway emits", () =>
       expect(line.dimensions[DIMENSION.service]).toBe(service);
       expect(ADAPTERS).toContain(line.dimensions[DIMENSION.adapter]);
     }
+  });
+
+  test("every Atlas metric drawn is one the gateway's metrics module writes for this stack: name, dimensions and their values", () => {
+    const written = new Set(emittedMetrics(service, ADAPTERS).map(metricKey));
+    const drawn = metricLines(run).filter((line) => line.namespace === METRICS_NAMESPACE);
+    expect(drawn.filter((line) => !written.has(metricKey(line)))).toEqual([]);
   });
 
   test('no other namespace carries a gateway metric name', () => {
@@ -164,6 +177,13 @@ describe("the dashboard's gateway metrics are the ones the gateway emits", () =>
     expect(metricName).toBe(METRIC.gatewayErrors.name);
     expect([dimension, value]).toEqual([DIMENSION.service, service]);
     expect(stat).toBe('Sum');
+    // The gateway writes GatewayErrors with exactly these dimensions, one Error value per error id.
+    const written = emittedMetrics(service, ADAPTERS).filter((metric) => metric.metricName === metricName);
+    expect(written.length).toBeGreaterThan(0);
+    for (const metric of written) {
+      expect(Object.keys(metric.dimensions).sort()).toEqual(dimensions.sort());
+      expect(metric.dimensions[DIMENSION.service]).toBe(service);
+    }
   });
 
   test('the RateLimit-Remaining graph marks atlas:rateLimitAlarmBelow', () => {
