@@ -1,4 +1,5 @@
-import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Authenticate } from './auth/authenticate';
 import { compileAccessPolicy, mayUse } from './auth/authorize';
@@ -7,10 +8,11 @@ import type { ResolvedAdapter } from './config/resolve-adapters';
 import { getRequestContext } from './http/context';
 import { AtlasError } from './http/errors';
 import { logRequests } from './http/log-requests';
+import { toOriginForm } from './http/request-target';
 import { failRequest, sendJson } from './http/respond';
 import type { Metrics } from './metrics/metrics';
 import type { BodyMemoryPacer } from './proxy/body-memory';
-import { routeByHost } from './proxy/route-by-host';
+import { createHostRouter } from './proxy/route-by-host';
 import { routeToAdapters } from './proxy/route-to-adapters';
 
 export interface AppOptions {
@@ -27,28 +29,96 @@ export interface AppOptions {
 
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
-/** Builds the gateway's Express app. It never listens: see `startServer`. */
-export function createApp({ adapters, authenticate, logger, bodyMemory, skipped = [], metrics }: AppOptions): Express {
+/** The gateway's request listener: what `startServer` serves. */
+export type Gateway = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Where proxied requests are mounted: `/v1/apis/http/<adapter>/<path>`. */
+const PROXY_MOUNT = '/v1/apis/http';
+
+/**
+ * Builds the gateway. It never listens: see `startServer`.
+ *
+ * Proxied requests, nearly all of them, go straight to their adapter's
+ * handler through the same steps the app's routes take (log, request head
+ * checks, caller authentication, then the adapter's access rules, limits and
+ * proxy), without walking Express's router; everything else (`/healthz`,
+ * `GET /v1/apis`, not-found answers) is the Express app's.
+ */
+export function createApp({ adapters, authenticate, logger, bodyMemory, skipped = [], metrics }: AppOptions): Gateway {
+  const startRequest = logRequests(logger, metrics);
+  const onError = handleError(logger);
+
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
   app.set('case sensitive routing', true);
-
-  app.use(logRequests(logger, metrics));
-  app.use(requireHost);
-  app.use(refuseExpectations);
-  const byHost = routeByHost(adapters);
-  if (byHost !== undefined) app.use(byHost);
+  app.use((req, res, next) => {
+    startRequest(req, res);
+    checkRequestHead(req);
+    next();
+  });
   app.get('/healthz', (_req, res) => sendJson(res, 200, HEALTHY));
   app.use('/v1', requireCaller(authenticate));
-  // The proxy first: it is the route nearly every request takes.
-  app.use('/v1/apis/http', routeToAdapters(adapters, bodyMemory, skipped, metrics));
   app.get('/v1/apis', listAdapters(adapters));
   app.all('/v1/apis', methodNotAllowed('GET, HEAD'));
   app.use(notFound);
-  app.use(handleError(logger));
-  return app;
+  app.use(onError);
+
+  const proxy = routeToAdapters(adapters, bodyMemory, skipped, metrics) as unknown as (
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+  ) => unknown;
+  const routeByHost = createHostRouter(adapters);
+
+  /** The URL below the proxy mount (`/<adapter>/<path>?<query>`) of a proxied request, else undefined. */
+  function proxiedUrl(req: IncomingMessage): string | undefined {
+    // An absolute-form target is served by its path (startServer converts it before this runs, too).
+    const url = req.url![0] === '/' ? req.url! : toOriginForm(req.url!);
+    const hostRouted = routeByHost?.(req.headers.host, url);
+    if (hostRouted !== undefined) return `/${hostRouted}${url}`;
+    if (!url.startsWith(PROXY_MOUNT)) return undefined;
+    const below = url.slice(PROXY_MOUNT.length);
+    if (below === '') return '/';
+    if (below[0] === '/') return below;
+    return below[0] === '?' ? `/${below}` : undefined;
+  }
+
+  return (req, res) => {
+    const below = proxiedUrl(req);
+    if (below === undefined) {
+      app(req, res);
+      return;
+    }
+    const fail = (error: unknown) => onError(error, req as Request, res as Response, () => {});
+    const forward = () => {
+      req.url = below;
+      try {
+        const done = proxy(req, res, (error) => fail(error ?? new Error('the proxy passed a request on')));
+        if (done instanceof Promise) done.catch(fail);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    try {
+      startRequest(req, res);
+      checkRequestHead(req);
+      const caller = authenticate(req);
+      // Static tokens are checked synchronously: no promise on the hot path.
+      if (caller instanceof Promise) {
+        caller.then((identity) => {
+          getRequestContext(req).caller = identity;
+          forward();
+        }, fail);
+        return;
+      }
+      getRequestContext(req).caller = caller;
+      forward();
+    } catch (error) {
+      fail(error);
+    }
+  };
 }
 
 function requireCaller(authenticate: Authenticate): RequestHandler {
@@ -95,28 +165,24 @@ function methodNotAllowed(allow: string): RequestHandler {
   };
 }
 
-/** HTTP/1.1 requires a Host header (RFC 9112 §3.2); Node's own refusal would be bare text. */
-const requireHost: RequestHandler = (req, _res, next) => {
-  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-    throw new AtlasError('bad_request', 'The request has no Host header, which HTTP/1.1 requires.');
-  }
-  next();
-};
-
 /** How Node tells a `100-continue` expectation, which it meets itself, from any other. */
 const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
 /**
- * The only expectation HTTP defines is `100-continue` (RFC 9110 §10.1.1); any
- * other gets 417. Node would send its own bare 417 (see server.ts).
+ * What every request's head must be: HTTP/1.1 requires a Host header (RFC
+ * 9112 §3.2; Node's own refusal would be bare text), and the only
+ * expectation HTTP defines is `100-continue` (RFC 9110 §10.1.1): any other
+ * gets 417 (Node would send its own bare 417, see server.ts).
  */
-const refuseExpectations: RequestHandler = (req, _res, next) => {
+function checkRequestHead(req: IncomingMessage): void {
+  if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+    throw new AtlasError('bad_request', 'The request has no Host header, which HTTP/1.1 requires.');
+  }
   const expectation = req.headers.expect;
   if (expectation !== undefined && !CONTINUE_EXPECTATION.test(expectation)) {
     throw new AtlasError('expectation_failed', 'The Expect header can only be 100-continue.');
   }
-  next();
-};
+}
 
 const notFound: RequestHandler = (req) => {
   throw new AtlasError(

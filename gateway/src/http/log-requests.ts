@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics';
 import { setRequestContext, type RequestContext } from './context';
@@ -14,8 +14,10 @@ const CALLER_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * and the path alone: no query string, fragment or absolute-form authority
  * (which may carry userinfo).
  */
-export function logRequests(logger: Logger, metrics?: Metrics): RequestHandler {
-  return (req, res, next) => {
+export function logRequests(logger: Logger, metrics?: Metrics): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    // The request target as received: routing may rewrite req.url later.
+    const target = req.url!;
     const offered = req.headers['x-request-id'];
     const requestId = typeof offered === 'string' && CALLER_REQUEST_ID.test(offered) ? offered : randomUUID();
     const context: RequestContext = {
@@ -38,7 +40,7 @@ export function logRequests(logger: Logger, metrics?: Metrics): RequestHandler {
         caller: context.caller?.id,
         adapter: context.adapter,
         method: req.method,
-        path: pathForLogs(req.originalUrl),
+        path: pathForLogs(target),
         // 499: the client went away before the response was complete.
         status,
         durationMs: Math.round(Number(process.hrtime.bigint() - context.startedAt) / 1e3) / 1e3,
@@ -62,6 +64,5 @@ export function logRequests(logger: Logger, metrics?: Metrics): RequestHandler {
         logger.info(line, 'request');
       }
     });
-    next();
   };
 }

@@ -1,23 +1,25 @@
-import type { RequestHandler } from 'express';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
 
 /**
- * Serves host-routed adapters: a request whose `Host` is one of an adapter's
+ * Host-routed adapters: a request whose `Host` is one of an adapter's
  * `hostnames` is that adapter's request at the root, so that
  * `GET https://heroku.atlas.example.com/account` is
  * `GET /v1/apis/http/heroku/account`, with every rule of that route (caller
  * authentication, path checks, methods, headers, streaming). `/healthz`
- * stays the gateway's on every host. Undefined when no adapter has host
- * names: other requests take no detour.
+ * stays the gateway's on every host.
+ *
+ * Returns the adapter's name for a request's `Host` and target, or
+ * undefined; undefined itself when no adapter has host names, so other
+ * requests take no detour.
  */
-export function routeByHost(adapters: readonly ResolvedAdapter[]): RequestHandler | undefined {
+export function createHostRouter(
+  adapters: readonly ResolvedAdapter[],
+): ((host: string | undefined, url: string) => string | undefined) | undefined {
   const adapterByHost = new Map(adapters.flatMap(({ name, hostnames }) => hostnames.map((host) => [host, name])));
   if (adapterByHost.size === 0) return undefined;
-  return (req, _res, next) => {
-    const host = req.headers.host;
+  return (host, url) => {
     const name = host === undefined ? undefined : adapterByHost.get(hostName(host));
-    if (name !== undefined && !isHealthCheck(req.url)) req.url = `/v1/apis/http/${name}${req.url}`;
-    next();
+    return name === undefined || isHealthCheck(url) ? undefined : name;
   };
 }
 
