@@ -167,6 +167,9 @@ describe('cross-site checks (shared with the gateway without authentication)', (
     ['0.0.0.0', false],
     ['192.0.2.10', false],
     ['::', false],
+    ['::ffff:127.0.0.1', true],
+    ['[::FFFF:127.0.0.2]', true],
+    ['::ffff:192.0.2.10', false],
     ['localhost.example', false],
   ])('isLoopbackHost(%j) is %s', (host, loopback) => {
     expect(isLoopbackHost(host)).toBe(loopback);

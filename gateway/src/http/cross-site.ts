@@ -18,7 +18,12 @@ export function isLoopbackHost(host: string): boolean {
   const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
   if (bare === 'localhost') return true;
   if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
+  if (isIP(bare) === 6) {
+    // An IPv4-mapped loopback address (::ffff:127.0.0.1) is loopback too.
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
+    if (mapped !== null) return mapped[1]!.startsWith('127.');
+    return bare === '::1' || bare === '0:0:0:0:0:0:0:1';
+  }
   return false;
 }
 
