@@ -73,7 +73,7 @@ async function waitForLog(requestId: string | string[] | undefined): Promise<Rec
     try {
       return logLine(requestId);
     } catch (error) {
-      if (attempt > 100) throw error;
+      if (attempt > 500) throw error;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }

@@ -116,12 +116,16 @@ test('a 429 is logged at info with the caller and the error id', async () => {
   }
   expect(refused).toBeDefined();
   const requestId = refused!.headers['x-request-id'];
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const line = gateway
-    .stdout()
-    .split('\n')
-    .filter(Boolean)
-    .map((text) => JSON.parse(text) as Record<string, unknown>)
-    .find((entry) => entry.requestId === requestId);
+  // The line is written as the response closes, which can trail the client's view of it.
+  let line: Record<string, unknown> | undefined;
+  for (let attempt = 0; attempt < 500 && line === undefined; attempt++) {
+    line = gateway
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((entry) => entry.requestId === requestId);
+    if (line === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   expect(line).toMatchObject({ level: 'info', status: 429, error: 'rate_limited', caller: 'token:ops' });
 });
