@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createMetrics, latencyBucket } from '../../gateway/src/metrics/metrics';
 import { readSettings } from '../../gateway/src/settings';
 import { CALLER_TOKEN, GATEWAY_MAIN, readImageCommand, REPO_ROOT } from '../helpers/gateway';
 import { configError } from '../helpers/config-files';
 import { validateEmfDocument, type EmfDocument } from '../helpers/metrics-formats';
+import { within } from '../helpers/process-wait';
 
 const parse = (line: string) => JSON.parse(line) as EmfDocument;
 
@@ -102,8 +103,8 @@ test('metrics settings: defaults, and the admin listener only when ATLAS_ADMIN_P
 test('on a terminal the gateway logs readable, coloured lines (pino-pretty), not JSON, and writes no EMF', async () => {
   const { nodeOptions } = readImageCommand();
   const command = [process.execPath, ...nodeOptions, GATEWAY_MAIN].map((part) => `'${part}'`).join(' ');
-  // script(1) gives the gateway a terminal; `timeout` stops it once it has started.
-  const { stdout } = await promisify(execFile)('timeout', ['-s', 'INT', '3', 'script', '-qec', command, '/dev/null'], {
+  // script(1) gives the gateway a terminal; its output is everything the terminal showed.
+  const terminal = spawn('script', ['-qec', command, '/dev/null'], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -112,10 +113,27 @@ test('on a terminal the gateway logs readable, coloured lines (pino-pretty), not
       ATLAS_METRICS_INTERVAL_MS: '100',
       ATLAS_ADAPTERS: JSON.stringify([{ name: 'heroku', baseUrl: 'http://127.0.0.1:9' }]),
     },
-  }).catch((error: { stdout: string }) => error);
-  expect(stdout).toContain('Atlas gateway listening');
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  terminal.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const exited = once(terminal, 'exit');
+  try {
+    const listening = new Promise<void>((resolve) => {
+      const check = () => {
+        if (output.includes('Atlas gateway listening')) resolve();
+      };
+      terminal.stdout.on('data', check);
+    });
+    await within(listening, 15_000, 'the listening line on the terminal');
+    // A few metric intervals pass: a terminal gets no EMF documents.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    terminal.kill('SIGTERM');
+    await exited;
+  }
   // eslint-disable-next-line no-control-regex
-  expect(stdout).toMatch(/\x1b\[\d+m/);
-  expect(stdout).not.toContain('"msg":"Atlas gateway listening"');
-  expect(stdout).not.toContain('_aws');
+  expect(output).toMatch(/\x1b\[\d+m/);
+  expect(output).not.toContain('"msg":"Atlas gateway listening"');
+  expect(output).not.toContain('_aws');
 });
