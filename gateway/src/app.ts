@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Authenticate } from './auth/authenticate';
-import { compileAccessPolicy, mayUse } from './auth/authorize';
+import { mayUse } from './auth/authorize';
 import type { SkippedAdapter } from './config/parse-adapters';
 import type { ResolvedAdapter } from './config/resolve-adapters';
 import { getRequestContext } from './http/context';
@@ -85,38 +85,43 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
     return below[0] === '?' ? `/${below}` : undefined;
   }
 
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown) =>
+    onError(error, req as Request, res as Response, () => {});
+  const forward = (req: IncomingMessage, res: ServerResponse, below: string) => {
+    req.url = below;
+    try {
+      const done = proxy(req, res, (error) => fail(req, res, error ?? new Error('the proxy passed a request on')));
+      if (done instanceof Promise) done.catch((error: unknown) => fail(req, res, error));
+    } catch (error) {
+      fail(req, res, error);
+    }
+  };
+
   return (req, res) => {
     const below = proxiedUrl(req);
     if (below === undefined) {
       app(req, res);
       return;
     }
-    const fail = (error: unknown) => onError(error, req as Request, res as Response, () => {});
-    const forward = () => {
-      req.url = below;
-      try {
-        const done = proxy(req, res, (error) => fail(error ?? new Error('the proxy passed a request on')));
-        if (done instanceof Promise) done.catch(fail);
-      } catch (error) {
-        fail(error);
-      }
-    };
     try {
       startRequest(req, res);
       checkRequestHead(req);
       const caller = authenticate(req);
       // Static tokens are checked synchronously: no promise on the hot path.
       if (caller instanceof Promise) {
-        caller.then((identity) => {
-          getRequestContext(req).caller = identity;
-          forward();
-        }, fail);
+        caller.then(
+          (identity) => {
+            getRequestContext(req).caller = identity;
+            forward(req, res, below);
+          },
+          (error: unknown) => fail(req, res, error),
+        );
         return;
       }
       getRequestContext(req).caller = caller;
-      forward();
+      forward(req, res, below);
     } catch (error) {
-      fail(error);
+      fail(req, res, error);
     }
   };
 }
@@ -144,7 +149,7 @@ function requireCaller(authenticate: Authenticate): RequestHandler {
 function listAdapters(adapters: readonly ResolvedAdapter[]): RequestHandler {
   const entries = adapters.map(({ name, baseUrl, hostnames, access }) => ({
     listing: { kind: 'HTTP', name, baseUrl, ...(hostnames.length > 0 ? { hostnames } : {}) },
-    access: access && compileAccessPolicy(access),
+    access,
   }));
   if (entries.every(({ access }) => access === undefined)) {
     const everything = JSON.stringify(entries.map(({ listing }) => listing));

@@ -21,6 +21,11 @@ export function createLogger(
   );
 }
 
+/** The stream a logger writes its lines to: for other lines that must not interleave with them. */
+export function logDestination(logger: Logger): NodeJS.WritableStream {
+  return (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym]!;
+}
+
 /**
  * Exits with `code` once every line logged so far has been written: the last
  * line before an exit ("stopped", a fatal error) is the one that says why.
@@ -37,7 +42,7 @@ export function exitOnceLogged(
   exit: (code: number) => void = (exitCode) => process.exit(exitCode),
   waitMs = 2_000,
 ): void {
-  const stream = (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym]!;
+  const stream = logDestination(logger);
   let done = false;
   const finish = (): void => {
     if (done) return;

@@ -9,7 +9,7 @@ import { loadAdapters } from './config/load-adapters';
 import { findNamedCallers } from './config/schema';
 import { describeSecretProblem, describeSecretValue, resolveAdapters, secretLocation } from './config/resolve-adapters';
 import { guardRequests } from './last-resort';
-import { createLogger, exitOnceLogged } from './logger';
+import { createLogger, exitOnceLogged, logDestination } from './logger';
 import { createAdminServer } from './metrics/admin-server';
 import { createMetrics, type Metrics } from './metrics/metrics';
 import { createBodyMemoryPacer } from './proxy/body-memory';
@@ -90,7 +90,7 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
     }
   }
   const tokenCallers = new Set(callers.auth.accessTokens.map(({ caller }) => caller));
-  for (const { adapter, caller } of findNamedCallers(adapters)) {
+  for (const { adapter, caller } of findNamedCallers(loaded!.adapters)) {
     if (!tokenCallers.has(caller)) {
       logger.warn(
         `adapter "${adapter}": its access rules name the caller "${caller}", which no ATLAS_ACCESS_TOKENS entry names (${caller}=<token>): those rules match nobody`,
@@ -161,7 +161,7 @@ async function main(env: NodeJS.ProcessEnv, onStop: (handler: StopHandler) => vo
  * the log level: CloudWatch Logs turns them into metrics with no agent.
  */
 function startEmfWriter(metrics: Metrics, intervalMs: number, logger: Logger): { stop(): void } {
-  const stream = (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym]!;
+  const stream = logDestination(logger);
   const flush = () => {
     const documents = metrics.takeEmfDocuments();
     if (documents.length > 0) stream.write(`${documents.join('\n')}\n`);

@@ -1,5 +1,6 @@
 import { findPlaceholders, substitutePlaceholders } from './placeholders';
-import { type AccessRule, type Adapter, HEADER_VALUE, type RateLimit } from './schema';
+import { type AccessPolicy, compileAccessPolicy } from '../auth/authorize';
+import { type Adapter, HEADER_VALUE, type RateLimit } from './schema';
 
 /** An adapter ready to serve: secrets substituted, target parsed, lookups precomputed. */
 export interface ResolvedAdapter {
@@ -20,7 +21,7 @@ export interface ResolvedAdapter {
   /** How long the upstream may go silent while sending a response body. */
   readonly bodyIdleTimeoutMs: number;
   /** Who may call it, with which methods, on which paths; undefined: every authenticated caller. */
-  readonly access: readonly AccessRule[] | undefined;
+  readonly access: AccessPolicy | undefined;
   /** Requests per caller over time, in this process; undefined: no limit. */
   readonly rateLimit: RateLimit | undefined;
   /** Set when a referenced secret is missing: the adapter answers 503 with this message. */
@@ -75,7 +76,7 @@ export function resolveAdapters(
       hostnames: Object.freeze([...(adapter.hostnames ?? [])]),
       timeoutMs: adapter.timeoutMs,
       bodyIdleTimeoutMs: adapter.bodyIdleTimeoutMs,
-      access: adapter.access,
+      access: adapter.access && compileAccessPolicy(adapter.access),
       rateLimit: adapter.rateLimit,
       unavailable: own.length > 0 ? own.map(describeSecretProblem).join('; ') : undefined,
     });

@@ -29,7 +29,8 @@ export function isReservedVariable(name: string): boolean {
   return RESERVED_VARIABLE.test(name);
 }
 
-const ADAPTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Adapter names have the form of caller names: lower-case letters, digits and "-". */
+const ADAPTER_NAME = CALLER_NAME;
 /** A DNS name of two labels or more, lower case (RFC 1123 labels). */
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

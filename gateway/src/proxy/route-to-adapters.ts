@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
-import { type AccessPolicy, authorize, compileAccessPolicy } from '../auth/authorize';
+import { authorize } from '../auth/authorize';
 import { normalizePath } from '../config/access-rules';
 import type { SkippedAdapter } from '../config/parse-adapters';
 import type { ResolvedAdapter } from '../config/resolve-adapters';
@@ -23,7 +23,6 @@ interface Route {
   /** The methods the adapter forwards, as an `Allow` header value. */
   readonly allowHeader: string;
   readonly proxy: ReturnType<typeof createAdapterProxy>;
-  readonly access: AccessPolicy | undefined;
   readonly limiter: RateLimiter | undefined;
 }
 
@@ -50,7 +49,6 @@ export function routeToAdapters(
         unforwarded: unforwardedHeaders(Object.keys(adapter.headers)),
         allowHeader: adapter.allowedMethods ? [...adapter.allowedMethods].join(', ') : HTTP_METHODS.join(', '),
         proxy: createAdapterProxy(adapter, bodyMemory, metrics),
-        access: adapter.access && compileAccessPolicy(adapter.access),
         limiter: adapter.rateLimit && createRateLimiter(adapter.rateLimit),
       },
     ]),
@@ -91,9 +89,9 @@ export function routeToAdapters(
       throw new AtlasError('bad_request', `The path contains ${unsafe}, which the gateway does not forward.`);
     }
     // Path rules see the path in the form it is forwarded in, so no encoding can make the two differ.
-    const forwardedPath = route.access?.restrictsPaths ? normalizePath(path) : path;
+    const forwardedPath = adapter.access?.restrictsPaths ? normalizePath(path) : path;
     const caller = context.caller!;
-    if (route.access !== undefined && !authorize(route.access, caller, req.method, forwardedPath)) {
+    if (adapter.access !== undefined && !authorize(adapter.access, caller, req.method, forwardedPath)) {
       throw new AtlasError(
         'forbidden',
         `Caller "${caller.id}" may not send this request to adapter "${adapter.name}": its access rules do not allow it.`,
