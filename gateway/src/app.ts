@@ -89,9 +89,10 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
     onError(error, req as Request, res as Response, () => {});
   const forward = (req: IncomingMessage, res: ServerResponse, below: string) => {
     req.url = below;
+    const next = (error?: unknown) => fail(req, res, error ?? new Error('the proxy passed a request on'));
     try {
-      const done = proxy(req, res, (error) => fail(req, res, error ?? new Error('the proxy passed a request on')));
-      if (done instanceof Promise) done.catch((error: unknown) => fail(req, res, error));
+      const done = proxy(req, res, next);
+      if (done instanceof Promise) done.catch(next);
     } catch (error) {
       fail(req, res, error);
     }

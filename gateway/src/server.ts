@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { HTTP_METHODS } from './config/schema';
+import { GatewayRequest } from './http/context';
 import { AtlasError, type ErrorId } from './http/errors';
 import { toOriginForm } from './http/request-target';
 import { failRequest } from './http/respond';
@@ -55,13 +56,17 @@ export async function startServer(
   const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const inFlight = new Set<ServerResponse>();
   let draining = false;
+  // One listener function for every response: nothing is created per request.
+  function settled(this: ServerResponse): void {
+    inFlight.delete(this);
+  }
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     // While draining, ask keep-alive clients to reconnect elsewhere.
     if (draining) res.setHeader('connection', 'close');
     else {
       inFlight.add(res);
-      res.once('close', () => inFlight.delete(res));
+      res.on('close', settled);
     }
     // Routing sees the origin form: the path, never a scheme, userinfo, host or fragment.
     const target = req.url!;
@@ -70,6 +75,7 @@ export async function startServer(
   };
   const server = http.createServer(
     {
+      IncomingMessage: GatewayRequest,
       headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
       requestTimeout,
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,

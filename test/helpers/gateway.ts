@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../gateway/src/app';
 import { createAuthenticator } from '../../gateway/src/auth/authenticate';
+import { GatewayRequest } from '../../gateway/src/http/context';
 import { parseAdaptersJson } from '../../gateway/src/config/validate-adapters';
 import { resolveAdapters } from '../../gateway/src/config/resolve-adapters';
 import type { AdapterInput } from '../../gateway/src/config/schema';
@@ -80,7 +81,8 @@ export async function startGateway(options: InProcessOptions): Promise<InProcess
     logger: createLogger('info', sink),
     bodyMemory: options.bodyMemory,
   });
-  const server = http.createServer(app);
+  // As startServer does: the requests carry the gateway's fields from the start.
+  const server = http.createServer({ IncomingMessage: GatewayRequest }, app);
   // As in main.ts: one 'close' listener per adapter proxy.
   server.setMaxListeners(10 + adapters.length);
   const url = await listen(server);

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { AtlasError } from '../http/errors';
 import { detectCrossSiteRequest } from '../http/cross-site';
@@ -123,6 +123,7 @@ function isJwtShaped(token: string): boolean {
   return first > 0 && token.indexOf('.', first + 1) > first + 1 && token.split('.').length === 3;
 }
 
+/** One call, no Hash object: this runs for every request. */
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  return hash('sha256', value, 'buffer');
 }

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics';
 import { getRequestContext } from '../http/context';
 import type { BodyMemoryPacer } from './body-memory';
 import { relayResponse } from './relay-response';
+import { ExpiryList } from './expiry-list';
 import { limitResponseTime } from './response-timeout';
 
 /**
@@ -39,11 +40,19 @@ export function setUpstreamUrl(req: IncomingMessage, url: string): void {
   req.url = '/';
 }
 
+/** The caller's response an upstream request serves: what its listeners, shared by every request, answer. */
+const CALLER_RESPONSE = Symbol('atlas.callerResponse');
+
+type UpstreamRequest = http.ClientRequest & { [CALLER_RESPONSE]?: ServerResponse };
+
 /**
  * One proxy per adapter, built at start-up: its own agent (connection pool),
- * its fixed target and its headers. The router has set the upstream path
- * (`setUpstreamUrl`) before this runs. With `bodyMemory`, large bodies both
- * ways are paced (see body-memory.ts).
+ * its fixed target, its response clock (see `limitResponseTime`) and the
+ * listeners it gives every upstream request, which find what they need in
+ * fields rather than in closures made per request. The router has set the
+ * upstream path (`setUpstreamUrl`) and the headers, the adapter's included,
+ * before this runs. With `bodyMemory`, large bodies both ways are paced (see
+ * body-memory.ts).
  */
 export function createAdapterProxy(
   adapter: ResolvedAdapter,
@@ -52,12 +61,45 @@ export function createAdapterProxy(
 ): RequestHandler<IncomingMessage, ServerResponse> {
   const agent = adapter.target.protocol === 'https:' ? new https.Agent(AGENT_OPTIONS) : new http.Agent(AGENT_OPTIONS);
   const timeoutMessage = `The upstream of adapter "${adapter.name}" sent no response within ${adapter.timeoutMs} ms.`;
+  const responseClock = new ExpiryList<http.ClientRequest>(adapter.timeoutMs, (proxyReq) =>
+    proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
+  );
+
+  /**
+   * A `101 Switching Protocols` to a request that asked for no upgrade (the
+   * gateway forwards none) is not a response to relay: without this
+   * listener, Node's client drops the connection and reports nothing, and
+   * the caller would wait.
+   */
+  function refuseProtocolSwitch(this: UpstreamRequest, _upstreamRes: IncomingMessage, socket: Duplex): void {
+    socket.destroy();
+    const res = this[CALLER_RESPONSE]!;
+    failRequest(
+      res.req,
+      res,
+      new AtlasError(
+        'bad_gateway',
+        `The upstream of adapter "${adapter.name}" switched protocols (101), which the gateway does not relay.`,
+      ),
+    );
+  }
+
+  /** An upstream request that ends with no response and no error fails the same way. */
+  function settle(this: UpstreamRequest): void {
+    responseClock.delete(this);
+    const res = this[CALLER_RESPONSE]!;
+    if (!res.headersSent)
+      failRequest(
+        res.req,
+        res,
+        new AtlasError('bad_gateway', `The upstream of adapter "${adapter.name}" sent no response.`),
+      );
+  }
 
   return createProxyMiddleware<IncomingMessage, ServerResponse>({
     target: adapter.target,
     changeOrigin: true,
     agent,
-    headers: adapter.headers,
     pathRewrite: (_path, req) => (req as WithUpstreamUrl)[UPSTREAM_URL],
     // The default plugins log URLs and answer errors in plain text; the
     // gateway logs and answers in its own format, and relays responses itself.
@@ -66,14 +108,15 @@ export function createAdapterProxy(
     plugins: [
       (server) => {
         server.on('proxyReq', (proxyReq, req, res) => {
+          (proxyReq as UpstreamRequest)[CALLER_RESPONSE] = res;
           if (metrics !== undefined) getRequestContext(req).upstreamSentAt = performance.now();
           bodyMemory?.watch(req);
-          limitResponseTime(proxyReq, adapter.timeoutMs, () =>
-            proxyReq.destroy(new AtlasError('gateway_timeout', timeoutMessage)),
-          );
-          refuseProtocolSwitch(proxyReq, req, res, adapter.name);
+          limitResponseTime(proxyReq, hasBody(req), responseClock);
+          proxyReq.on('upgrade', refuseProtocolSwitch);
+          proxyReq.on('close', settle);
         });
         server.on('proxyRes', (proxyRes, req, res) => {
+          responseClock.delete(upstreamRequestOf(proxyRes));
           if (metrics !== undefined) recordUpstreamAnswer(metrics, adapter.name, proxyRes, req);
           relayResponse(proxyRes, req, res, adapter, bodyMemory);
         });
@@ -87,33 +130,15 @@ export function createAdapterProxy(
   });
 }
 
-/**
- * A `101 Switching Protocols` to a request that asked for no upgrade (the
- * gateway forwards none) is not a response to relay: without this, Node's
- * client drops the connection and reports nothing, and the caller would wait.
- * A request that ends with no response and no error fails the same way.
- */
-function refuseProtocolSwitch(
-  proxyReq: http.ClientRequest,
-  req: IncomingMessage,
-  res: ServerResponse,
-  adapter: string,
-): void {
-  proxyReq.on('upgrade', (_upstreamRes: IncomingMessage, socket: Duplex) => {
-    socket.destroy();
-    failRequest(
-      req,
-      res,
-      new AtlasError(
-        'bad_gateway',
-        `The upstream of adapter "${adapter}" switched protocols (101), which the gateway does not relay.`,
-      ),
-    );
-  });
-  proxyReq.once('close', () => {
-    if (!res.headersSent)
-      failRequest(req, res, new AtlasError('bad_gateway', `The upstream of adapter "${adapter}" sent no response.`));
-  });
+/** Whether a request has a body to send: a length other than 0, or chunks. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** The upstream request a response answers (Node's client sets `res.req`). */
+function upstreamRequestOf(proxyRes: IncomingMessage): http.ClientRequest {
+  return (proxyRes as IncomingMessage & { req: http.ClientRequest }).req;
 }
 
 function recordUpstreamAnswer(

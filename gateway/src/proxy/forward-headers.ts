@@ -26,17 +26,18 @@ export function unforwardedHeaders(adapterHeaderNames: readonly string[]): Reado
 }
 
 /**
- * The caller's headers as the upstream may see them, in a new object (the
- * hot path: building one is cheaper than deleting keys from Node's).
+ * The headers the upstream gets, in a new object (the hot path: building
+ * one is cheaper than deleting keys from Node's): the caller's, then the
+ * request id, then the adapter's own (`injected`, lower-case names).
  * `unforwarded` (see `unforwardedHeaders`) holds the hop-by-hop headers,
- * the caller's credentials and the adapter's own header names: the proxy adds
- * the adapter's values afterwards, so no casing or duplicate can ever sneak a
- * caller's value through.
+ * the caller's credentials and the adapter's own header names, so no casing
+ * or duplicate can ever sneak a caller's value through in their place.
  */
 export function forwardableRequestHeaders(
   headers: IncomingHttpHeaders,
   unforwarded: ReadonlySet<string>,
   requestId: string,
+  injected: Readonly<Record<string, string>>,
 ): IncomingHttpHeaders {
   const named = connectionTokens(headers.connection);
   const forwarded: IncomingHttpHeaders = {};
@@ -44,6 +45,7 @@ export function forwardableRequestHeaders(
     if (!unforwarded.has(name) && (named === undefined || !named.has(name))) forwarded[name] = headers[name];
   }
   forwarded['x-request-id'] = requestId;
+  for (const name in injected) forwarded[name] = injected[name];
   return forwarded;
 }
 

@@ -16,7 +16,8 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * parse error in that same packet (a bad chunk, a body after HEAD) then
  * still gets a clean 502 instead of a response that has started. From then
  * on the body streams, and an upstream silent for `bodyIdleTimeoutMs` (while
- * the caller is ready for more) has the caller's connection aborted.
+ * the caller is ready for more) has the caller's connection aborted. A body
+ * that has arrived with the head, as most API responses do, is sent at once.
  */
 export function relayResponse(
   proxyRes: IncomingMessage,
@@ -38,32 +39,62 @@ export function relayResponse(
   }
   const headers = forwardableResponseHeaders(proxyRes.headers);
   if (res.hasHeader('ratelimit')) keepUpstreamRateLimitFields(headers, res);
-  process.nextTick(() => {
-    // Failed meanwhile (a parse error, the caller gone): the 502 or the abort is already on its way.
-    if (res.headersSent || res.writableEnded || res.destroyed) {
-      proxyRes.destroy();
-      return;
-    }
-    try {
-      res.writeHead(status, reason, headers);
-    } catch (error) {
-      proxyRes.destroy();
-      failRequest(req, res, invalidResponse(adapter.name, 'response header', error));
-      return;
-    }
-    limitBodyIdleTime(proxyRes, res, adapter.bodyIdleTimeoutMs, () =>
-      failRequest(
-        req,
-        res,
-        new AtlasError('gateway_timeout', `The upstream of adapter "${adapter.name}" stalled while sending the body.`, {
-          cause: `no body data for ${adapter.bodyIdleTimeoutMs} ms`,
-        }),
-      ),
-    );
-    // Only now: a 'data' listener set earlier would start the flow before the pipe.
-    bodyMemory?.watch(proxyRes);
-    proxyRes.pipe(res);
-  });
+  process.nextTick(relayHead, proxyRes, req, res, adapter, bodyMemory, status, reason, headers);
+}
+
+function relayHead(
+  proxyRes: IncomingMessage,
+  req: IncomingMessage,
+  res: ServerResponse,
+  adapter: { readonly name: string; readonly bodyIdleTimeoutMs: number },
+  bodyMemory: BodyMemoryPacer | undefined,
+  status: number,
+  reason: string,
+  headers: OutgoingHttpHeaders,
+): void {
+  // Failed meanwhile (a parse error, the caller gone): the 502 or the abort is already on its way.
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    proxyRes.destroy();
+    return;
+  }
+  try {
+    res.writeHead(status, reason, headers);
+  } catch (error) {
+    proxyRes.destroy();
+    failRequest(req, res, invalidResponse(adapter.name, 'response header', error));
+    return;
+  }
+  if (proxyRes.complete) {
+    // The whole body has arrived with the head (most API responses): it is sent as it is, in one write.
+    relayReceivedBody(proxyRes, res);
+    return;
+  }
+  limitBodyIdleTime(proxyRes, res, adapter.bodyIdleTimeoutMs, () =>
+    failRequest(
+      req,
+      res,
+      new AtlasError('gateway_timeout', `The upstream of adapter "${adapter.name}" stalled while sending the body.`, {
+        cause: `no body data for ${adapter.bodyIdleTimeoutMs} ms`,
+      }),
+    ),
+  );
+  // Only now: a 'data' listener set earlier would start the flow before the pipe.
+  bodyMemory?.watch(proxyRes);
+  proxyRes.pipe(res);
+}
+
+/**
+ * Ends the response with the body the upstream has sent in full, read from
+ * the response's buffer: what a pipe would do, without setting one up.
+ * Reading it to its end lets the upstream response end, which hands its
+ * connection back to the pool.
+ */
+function relayReceivedBody(proxyRes: IncomingMessage, res: ServerResponse): void {
+  const body = proxyRes.read() as Buffer | null;
+  // The buffer is empty now; this read notes the end of the stream.
+  if (body !== null) proxyRes.read();
+  if (body === null) res.end();
+  else res.end(body);
 }
 
 /**

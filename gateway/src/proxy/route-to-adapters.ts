@@ -107,7 +107,7 @@ export function routeToAdapters(
       );
     }
     if (route.limiter !== undefined) limitRate(route.limiter, caller.id, adapter.name, res);
-    req.headers = forwardableRequestHeaders(req.headers, route.unforwarded, context.requestId);
+    req.headers = forwardableRequestHeaders(req.headers, route.unforwarded, context.requestId!, adapter.headers);
     setUpstreamUrl(req, toUpstreamPath(adapter, forwardedPath) + query);
     return route.proxy(req, res, next);
   };
