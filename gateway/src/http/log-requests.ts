@@ -65,7 +65,8 @@ export function logRequests(logger: Logger, metrics?: Metrics): (req: IncomingMe
     context.adapter = undefined;
     context.error = undefined;
     context.upstreamSentAt = undefined;
-    res.setHeader('x-request-id', requestId);
+    // The X-Request-Id header is set with the rest of the response's (see respond.ts and relay-response.ts):
+    // a response with no header set beforehand is written from the object given to writeHead, as it is.
     res.on('close', logLine);
   };
 }

@@ -10,7 +10,7 @@ import type { AtlasError } from './errors';
 export const ATLAS_ERROR = 'atlas-error';
 
 /** Response headers only the gateway sets: an error response keeps them and nothing else. */
-const OWN_HEADERS: ReadonlySet<string> = new Set(['x-request-id', 'connection', 'ratelimit', 'ratelimit-policy']);
+const OWN_HEADERS: ReadonlySet<string> = new Set(['connection', 'ratelimit', 'ratelimit-policy']);
 
 /**
  * Records the failure for the request's log line, then answers `{ id, message }`.
@@ -36,8 +36,13 @@ export function failRequest(req: IncomingMessage, res: ServerResponse, error: At
   sendJson(res, error.status, JSON.stringify({ id: error.id, message: error.message }));
 }
 
-/** Answers with a JSON body serialized once by the caller. */
+/** The response header that echoes the request's id. */
+export const REQUEST_ID = 'x-request-id';
+
+/** Answers with a JSON body serialized once by the caller, and the request's id. */
 export function sendJson(res: ServerResponse, status: number, body: string): void {
+  const requestId = findRequestContext(res.req)?.requestId;
+  if (requestId !== undefined) res.setHeader(REQUEST_ID, requestId);
   res.statusCode = status;
   res.statusMessage = STATUS_CODES[status] ?? '';
   res.setHeader('content-type', 'application/json; charset=utf-8');

@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { AtlasError } from '../http/errors';
-import { failRequest } from '../http/respond';
+import { findRequestContext } from '../http/context';
+import { failRequest, REQUEST_ID } from '../http/respond';
 import type { BodyMemoryPacer } from './body-memory';
 import { forwardableResponseHeaders } from './forward-headers';
 
@@ -39,6 +40,8 @@ export function relayResponse(
   }
   const headers = forwardableResponseHeaders(proxyRes.headers);
   if (res.hasHeader('ratelimit')) keepUpstreamRateLimitFields(headers, res);
+  const requestId = findRequestContext(req)?.requestId;
+  if (requestId !== undefined) headers[REQUEST_ID] = requestId;
   process.nextTick(relayHead, proxyRes, req, res, adapter, bodyMemory, status, reason, headers);
 }
 
