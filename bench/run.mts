@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timeColdStart } from './cold-start.mts';
-import { runFixedRate } from './fixed-rate.mts';
+import { LATENCY_PERCENTILES, runFixedRate } from './fixed-rate.mts';
 import { createLoadGenerator, type LoadGenerator } from './load.mts';
 import { acquireBenchLock } from './lock.mts';
 import { describeMachine, findTools } from './machine.mts';
@@ -366,6 +366,10 @@ async function measureFixedRate(options: BenchOptions, targets: readonly Target[
       p99Ms: median(list.map((item) => item.p99Ms)),
       errors: list.reduce((sum, item) => sum + item.errors, 0),
       cpuUsPerRequest: median(list.map((item) => item.cpuUsPerRequest ?? Number.NaN)),
+      distribution: LATENCY_PERCENTILES.map((percentile, index) => ({
+        percentile,
+        ms: median(list.map((item) => item.distribution[index]!.ms)),
+      })),
     };
   }
   const { atlas, direct } = summaries;
