@@ -2,6 +2,18 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { percentile } from './stats.mts';
 
+/**
+ * Where the latency distribution is sampled: enough points to draw its
+ * shape (a tail that rises only past p99 versus one that rises from p75)
+ * while staying a few numbers per run. 100 is the slowest request.
+ */
+export const LATENCY_PERCENTILES = [50, 75, 90, 95, 99, 99.9, 100] as const;
+
+export interface LatencyPercentile {
+  readonly percentile: number;
+  readonly ms: number;
+}
+
 export interface FixedRateRun {
   readonly sent: number;
   readonly errors: number;
@@ -11,6 +23,8 @@ export interface FixedRateRun {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** The same latency (from the moment each request was due) at each of LATENCY_PERCENTILES. */
+  readonly distribution: readonly LatencyPercentile[];
   /** Latency from the moment each request was actually written (hides the generator's own lag). */
   readonly sentP50Ms: number;
   readonly sentP99Ms: number;
@@ -96,6 +110,7 @@ export async function runFixedRate(
     p90Ms: percentile(due, 90),
     p99Ms: percentile(due, 99),
     maxMs: due.length > 0 ? due[due.length - 1]! : Number.NaN,
+    distribution: LATENCY_PERCENTILES.map((p) => ({ percentile: p, ms: percentile(due, p) })),
     sentP50Ms: percentile(written, 50),
     sentP99Ms: percentile(written, 99),
   };

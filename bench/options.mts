@@ -78,6 +78,25 @@ const NUMBERS = [
   ['profile-duration', 'BENCH_PROFILE_DURATION', 'profileDurationS'],
 ] as const satisfies readonly (readonly [string, string, keyof typeof FULL])[];
 
+export const CHART_USAGE = `node bench/chart.mts [RESULTS.json] [options]
+
+Draws the charts of a results file again, and the flame graph of any V8
+.cpuprofile (the bundled gateway's as well as the tsc build's), with vega.
+
+  --out-dir DIR           write DIR/throughput.svg and DIR/latency.svg (default:
+                          <results>-throughput.svg ... beside the results file)
+  --profile FILE          draw FILE's flame graph (without it and --out-dir:
+                          the results' own profile, if its file is still there)
+  --flame-out FILE        where the flame graph goes (default:
+                          <out dir or the profile's dir>/<profile name>-flame.svg)
+  --min-frame-percent P   leave out frames under P% of busy time (0.2)
+  --max-depth N           draw stacks up to N frames deep (32)
+  --exclude-program       leave out (program), V8's own unattributed time
+
+The pictures in docs/performance.md live in bench/charts/; remake them with
+  node bench/chart.mts bench/results/<stamp>.json --out-dir bench/charts \\
+    --profile bench/results/<stamp>-atlas.cpuprofile --flame-out bench/charts/flame-after.svg`;
+
 export const USAGE = `npm run bench [-- options]
 
 Measures Atlas side by side with a direct connection, nginx and a minimal
@@ -104,7 +123,13 @@ Express + http-proxy-middleware proxy, all on 127.0.0.1.
   --gateway-dir DIR       measure the gateway of another checkout, built there    BENCH_GATEWAY_DIR
                           (DIR needs node_modules: npm ci there, or link this one's)
   --no-install            never run apt-get, even as root
-  --help`;
+  --help
+
+Each run writes bench/results/<stamp>.json and .md, and SVG charts beside
+them: <stamp>-throughput.svg, <stamp>-latency.svg and, from the profile
+phase, <stamp>-atlas.cpuprofile with its flame graph <stamp>-atlas-flame.svg.
+
+${CHART_USAGE}`;
 
 export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions | 'help' {
   const { values } = parseArgs({

@@ -1,13 +1,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BundleSources } from './bundle-sources.mts';
 
-interface CpuProfileNode {
+export interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  /** 0-based line and column where the function starts. */
+  readonly lineNumber: number;
+  readonly columnNumber?: number;
+}
+
+export interface CpuProfileNode {
   readonly id: number;
-  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly callFrame: CallFrame;
   readonly children?: readonly number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly CpuProfileNode[];
   readonly startTime: number;
   readonly endTime: number;
@@ -40,21 +49,46 @@ export function findProfile(dir: string): string {
   return path.join(dir, file);
 }
 
+export function readCpuProfile(file: string): CpuProfile {
+  return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+}
+
+/** How long each sample stands for, in ms: until the next one was taken (the last one, until the profile ends). */
+export function sampleDurationsMs(profile: CpuProfile): number[] {
+  let at = profile.startTime;
+  const stamps = profile.timeDeltas.map((delta) => (at += delta));
+  return stamps.map((stamp, i) => Math.max(0, ((stamps[i + 1] ?? profile.endTime) - stamp) / 1000));
+}
+
 const SPECIAL = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
 
-/** Which package or part of the runtime a frame belongs to. */
-function moduleOf(frame: CpuProfileNode['callFrame']): string {
+/**
+ * Which package or part of the runtime a frame belongs to. Frames of an
+ * esbuild bundle (gateway/bundle/serve.js) are traced back to the file each
+ * came from through `sources`, so that a bundled gateway's profile splits
+ * into the same modules as the unbundled build's.
+ */
+export function moduleOf(frame: CallFrame, sources?: BundleSources): string {
   const { url, functionName } = frame;
   if (url === '') return SPECIAL.has(functionName) ? functionName : '(native)';
   if (url.startsWith('node:')) return url.startsWith('node:internal/') ? 'node:internal' : url;
-  const packages = url.split('/node_modules/');
+  const fromPath = moduleOfPath(url);
+  if (fromPath !== undefined) return fromPath;
+  const source = sources?.sourceOf(url, frame.lineNumber);
+  if (source === undefined) return url;
+  return moduleOfPath(source) ?? moduleOfPath(source.replace(/^(\.\.\/)*src\//, '/gateway/dist/')) ?? source;
+}
+
+/** A package by its name, the gateway's compiled files as `atlas:<file>.js`; undefined for anything else. */
+function moduleOfPath(file: string): string | undefined {
+  const packages = file.split(/(?:^|\/)node_modules\//);
   if (packages.length > 1) {
     const parts = packages[packages.length - 1]!.split('/');
     return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
   }
-  const gateway = url.indexOf('/gateway/dist/');
-  if (gateway !== -1) return `atlas:${url.slice(gateway + '/gateway/dist/'.length)}`;
-  return url;
+  const gateway = file.indexOf('/gateway/dist/');
+  if (gateway !== -1) return `atlas:${file.slice(gateway + '/gateway/dist/'.length).replace(/\.ts$/, '.js')}`;
+  return undefined;
 }
 
 /**
@@ -82,34 +116,43 @@ const LAYERS: readonly (readonly [string, RegExp])[] = [
   ['gateway (other)', /^atlas:/],
 ];
 
-function layerOf(modules: readonly string[]): string {
+const NODE_CORE = 'Node core (http, net, streams, event loop)';
+
+/** Every part `layerOf` can name, in the order reports and charts list them. */
+export const PARTS: readonly string[] = [
+  ...LAYERS.map(([name]) => name),
+  NODE_CORE,
+  '(garbage collector)',
+  '(program)',
+  '(root)',
+];
+
+/** The part of the request path a sample belongs to, from the modules on its stack, innermost first. */
+export function layerOf(modules: readonly string[]): string {
   for (const module of modules) {
     const layer = LAYERS.find(([, pattern]) => pattern.test(module));
     if (layer) return layer[0];
   }
   const leaf = modules[0] ?? '(root)';
-  return SPECIAL.has(leaf) ? leaf : 'Node core (http, net, streams, event loop)';
+  return SPECIAL.has(leaf) ? leaf : NODE_CORE;
 }
 
-function describeFrame(frame: CpuProfileNode['callFrame']): string {
+export function describeFrame(frame: CallFrame, sources?: BundleSources): string {
   const name = frame.functionName || '(anonymous)';
   if (frame.url === '') return name;
   const where = frame.url.startsWith('node:') ? frame.url : path.basename(frame.url);
-  return `${name} ${where}:${frame.lineNumber + 1} [${moduleOf(frame)}]`;
+  return `${name} ${where}:${frame.lineNumber + 1} [${moduleOf(frame, sources)}]`;
 }
 
 /** Self and inclusive time from a V8 CPU profile, by function and by module. */
 export function summarizeProfile(file: string, top = 25): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const profile = readCpuProfile(file);
+  const sources = new BundleSources();
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
 
-  // Each sample lasts until the next one is taken.
-  const times: number[] = [];
-  let at = profile.startTime;
-  const stamps = profile.timeDeltas.map((delta) => (at += delta));
-  for (let i = 0; i < stamps.length; i++) times.push(((stamps[i + 1] ?? profile.endTime) - stamps[i]!) / 1000);
+  const times = sampleDurationsMs(profile);
 
   const self = new Map<string, number>();
   const selfModule = new Map<string, number>();
@@ -119,7 +162,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   let totalMs = 0;
   let idleMs = 0;
   profile.samples.forEach((id, index) => {
-    const ms = Math.max(0, times[index] ?? 0);
+    const ms = times[index] ?? 0;
     const node = byId.get(id);
     if (!node) return;
     totalMs += ms;
@@ -127,12 +170,12 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
       idleMs += ms;
       return;
     }
-    add(self, describeFrame(node.callFrame), ms);
-    add(selfModule, moduleOf(node.callFrame), ms);
+    add(self, describeFrame(node.callFrame, sources), ms);
+    add(selfModule, moduleOf(node.callFrame, sources), ms);
     const stack: string[] = [];
     for (let current: number | undefined = id; current !== undefined; current = parentOf.get(current)) {
       const frame = byId.get(current)!.callFrame;
-      if (frame.functionName !== '(root)') stack.push(moduleOf(frame));
+      if (frame.functionName !== '(root)') stack.push(moduleOf(frame, sources));
     }
     for (const module of new Set(stack)) add(inclusiveModule, module, ms);
     add(layers, layerOf(stack), ms);

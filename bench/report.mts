@@ -1,4 +1,4 @@
-import type { FixedRateRun } from './fixed-rate.mts';
+import type { FixedRateRun, LatencyPercentile } from './fixed-rate.mts';
 import type { LoadRun } from './load.mts';
 import type { Machine, Tools } from './machine.mts';
 import type { BenchOptions, TargetName } from './options.mts';
@@ -63,6 +63,8 @@ export interface FixedRateSummary {
   readonly p99Ms: number;
   readonly errors: number;
   readonly cpuUsPerRequest: number;
+  /** Latency at each percentile, the median over rounds (absent from results written before it was recorded). */
+  readonly distribution?: readonly LatencyPercentile[];
 }
 
 export interface Goal {

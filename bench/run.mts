@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timeColdStart } from './cold-start.mts';
-import { runFixedRate } from './fixed-rate.mts';
+import { LATENCY_PERCENTILES, runFixedRate } from './fixed-rate.mts';
 import { createLoadGenerator, type LoadGenerator } from './load.mts';
 import { acquireBenchLock } from './lock.mts';
 import { describeMachine, findTools } from './machine.mts';
@@ -176,6 +176,33 @@ async function main(): Promise<void> {
   say();
   say(report);
   say(`Results: ${path.relative(ROOT, path.join(RESULTS_DIR, `${stamp}.json`))} (and .md)`);
+  await drawCharts(results, stamp);
+}
+
+/**
+ * The run's charts, beside its results. Vega is loaded only now, so that it
+ * weighs on no measurement (autocannon runs in this process). A chart that
+ * fails to draw costs no figures: the results are written already, and
+ * bench/chart.mts draws them again once the cause is fixed.
+ */
+async function drawCharts(results: Results, stamp: string): Promise<void> {
+  try {
+    const { writeResultCharts } = await import('./result-charts.mts');
+    const { flameFileFor, writeFlameGraph } = await import('./flame-graph.mts');
+    const charts = await writeResultCharts(results, RESULTS_DIR, `${stamp}-`);
+    if (results.profile) {
+      const profile = path.resolve(ROOT, results.profile.file);
+      const flame = flameFileFor(profile);
+      await writeFlameGraph(profile, flame);
+      charts.push(flame);
+    }
+    say(`Charts: ${charts.map((file) => path.relative(ROOT, file)).join(', ') || 'none (no figures to draw)'}`);
+  } catch (error) {
+    say(
+      `Charts: not drawn (${error instanceof Error ? error.message : String(error)}); ` +
+        `retry with node bench/chart.mts ${path.relative(ROOT, path.join(RESULTS_DIR, `${stamp}.json`))}`,
+    );
+  }
 }
 
 /** Which gateway was measured: the commit, and whether its sources differ from it. */
@@ -366,6 +393,10 @@ async function measureFixedRate(options: BenchOptions, targets: readonly Target[
       p99Ms: median(list.map((item) => item.p99Ms)),
       errors: list.reduce((sum, item) => sum + item.errors, 0),
       cpuUsPerRequest: median(list.map((item) => item.cpuUsPerRequest ?? Number.NaN)),
+      distribution: LATENCY_PERCENTILES.map((percentile, index) => ({
+        percentile,
+        ms: median(list.map((item) => item.distribution[index]!.ms)),
+      })),
     };
   }
   const { atlas, direct } = summaries;
