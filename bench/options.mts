@@ -41,7 +41,7 @@ const FULL = {
   rounds: 5,
   rate: 1000,
   rateDurationS: 20,
-  rateRounds: 3,
+  rateRounds: 5,
   streamMiB: 1024,
   streamRounds: 3,
   coldStartRuns: 9,
@@ -109,7 +109,7 @@ Express + http-proxy-middleware proxy, all on 127.0.0.1.
   --rounds N              alternating rounds per target (5; quick 3)          BENCH_ROUNDS
   --rate N                requests/s of the fixed-rate run (1000)             BENCH_RATE
   --rate-duration S       seconds per fixed-rate run (20; quick 5)            BENCH_RATE_DURATION
-  --rate-rounds N         fixed-rate rounds per target (3; quick 1)           BENCH_RATE_ROUNDS
+  --rate-rounds N         fixed-rate rounds per target (5; quick 1)           BENCH_RATE_ROUNDS
   --stream-mib N          MiB per streamed transfer (1024; quick 256)         BENCH_STREAM_MIB
   --stream-rounds N       transfers per target and direction (3; quick 1)     BENCH_STREAM_ROUNDS
   --cold-start-runs N     gateway starts timed (9; quick 3)                   BENCH_COLD_START_RUNS
