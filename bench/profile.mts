@@ -41,6 +41,8 @@ export interface ProfileSummary {
   readonly inclusiveByModule: readonly ProfileEntry[];
   /** Each sample charged to the innermost frame on its stack that belongs to a part of the gateway. */
   readonly byLayer: readonly ProfileEntry[];
+  /** Each sample charged to the part its own frame belongs to: the time spent in each part's own code. */
+  readonly selfByLayer?: readonly ProfileEntry[];
 }
 
 export function findProfile(dir: string): string {
@@ -106,14 +108,14 @@ const LAYERS: readonly (readonly [string, RegExp])[] = [
   ['header rewriting', /^atlas:(proxy\/forward-headers|http\/hop-by-hop)\.js$/],
   [
     'proxy engine (http-proxy-middleware, httpxy)',
-    /^(http-proxy-middleware|httpxy|is-plain-obj|micromatch|atlas:proxy\/(create-adapter-proxy|response-timeout)\.js)$/,
+    /^(http-proxy-middleware|httpxy|is-plain-obj|is-glob|micromatch|debug)$/,
   ],
   [
-    'routing (express, router)',
-    /^(express|router|path-to-regexp|parseurl|finalhandler|on-finished|encodeurl|atlas:app\.js|atlas:proxy\/.*|atlas:http\/context\.js)$/,
+    'Express (express, router)',
+    /^(express|router|path-to-regexp|parseurl|finalhandler|on-finished|encodeurl|body-parser|send|serve-static)$/,
   ],
   ['responses and errors', /^atlas:http\/(respond|errors)\.js$/],
-  ['gateway (other)', /^atlas:/],
+  ['gateway (dispatch, checks, relay, metrics)', /^atlas:/],
 ];
 
 const NODE_CORE = 'Node core (http, net, streams, event loop)';
@@ -158,6 +160,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const selfModule = new Map<string, number>();
   const inclusiveModule = new Map<string, number>();
   const layers = new Map<string, number>();
+  const selfLayers = new Map<string, number>();
   const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
   let totalMs = 0;
   let idleMs = 0;
@@ -179,6 +182,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     }
     for (const module of new Set(stack)) add(inclusiveModule, module, ms);
     add(layers, layerOf(stack), ms);
+    add(selfLayers, layerOf(stack.slice(0, 1)), ms);
   });
 
   const busyMs = totalMs - idleMs;
@@ -195,5 +199,6 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
     selfByModule: rank(selfModule),
     inclusiveByModule: rank(inclusiveModule),
     byLayer: rank(layers),
+    selfByLayer: rank(selfLayers),
   };
 }

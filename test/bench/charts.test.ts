@@ -15,7 +15,8 @@ const ROOT = path.resolve(__dirname, '../..');
 const PLOT_WIDTH = 960;
 const ATLAS_COLOR = '#d94801';
 const PROXY_ENGINE = 'proxy engine (http-proxy-middleware, httpxy)';
-const ROUTING = 'routing (express, router)';
+const ROUTING = 'Express (express, router)';
+const GATEWAY = 'gateway (dispatch, checks, relay, metrics)';
 const LOGGING = 'request logging';
 
 let dir: string;
@@ -181,7 +182,7 @@ describe('flame graph of a .cpuprofile', () => {
   test('a bundled script: frames traced to the packages and gateway files the bundle was made of', () => {
     const svg = read('flame-bundled.svg');
     for (const [name, part, module] of [
-      ['proxyRequest', PROXY_ENGINE, 'atlas:proxy/create-adapter-proxy.js'],
+      ['proxyRequest', GATEWAY, 'atlas:proxy/create-adapter-proxy.js'],
       ['routerHandle', ROUTING, 'express'],
       ['asJson', LOGGING, 'pino'],
     ] as const) {
