@@ -279,7 +279,8 @@ export function flameGraphSpec(graph: FlameGraph): TopLevelSpec {
           color: {
             field: 'part',
             type: 'nominal',
-            title: 'part of the request path · share of busy time (self)',
+            title:
+              'part of the request path · share of busy time (each sample charged to the innermost part on its stack)',
             scale: { domain: partsShown.map(partLabel), range: partsShown.map(colorOf) },
             legend: {
               orient: 'bottom',
