@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { type InProcessGateway, startGateway } from '../helpers/gateway';
 import { send } from '../helpers/http';
@@ -121,4 +122,41 @@ test.each<[string, OutgoingHttpHeaders]>([
     expect(seen.url).not.toContain(token);
     expect(res.text).not.toContain(token);
   }
+});
+
+describe('a refusal keeps the connection unless part of a request body is left on it', () => {
+  test('refused requests without a body and the next, accepted one all travel on one keep-alive connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let connections = 0;
+    const count = () => (connections += 1);
+    gateway.server.on('connection', count);
+    try {
+      for (const headers of [{ authorization: 'Bearer wrong-token' }, {}]) {
+        const refused = await send(gateway.url, { path: '/v1/apis/http/echo/x', headers, agent });
+        expect(refused.status).toBe(401);
+        expect(refused.headers.connection).toBe('keep-alive');
+      }
+      const accepted = await send(gateway.url, {
+        path: '/v1/apis/http/echo/x',
+        headers: { authorization: `Bearer ${TOKEN_A}` },
+        agent,
+      });
+      expect(accepted.status).toBe(200);
+      expect(connections).toBe(1);
+    } finally {
+      gateway.server.off('connection', count);
+      agent.destroy();
+    }
+  });
+
+  test('a request refused before its body was read gets Connection: close', async () => {
+    const refused = await send(gateway.url, {
+      method: 'POST',
+      path: '/v1/apis/http/echo/x',
+      headers: { authorization: 'Bearer wrong-token', 'content-type': 'text/plain' },
+      body: 'a body the gateway never reads',
+    });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.connection).toBe('close');
+  });
 });

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { findRequestContext } from './context';
 import type { AtlasError } from './errors';
+import { hasBody } from './message-body';
 
 /**
  * Names the error on every error response the gateway itself generates, so a
@@ -30,7 +31,8 @@ export function failRequest(req: IncomingMessage, res: ServerResponse, error: At
     return;
   }
   for (const name of res.getHeaderNames()) if (!OWN_HEADERS.has(name)) res.removeHeader(name);
-  if (!req.complete) res.setHeader('connection', 'close');
+  // What is left of a body the gateway did not read would be taken for the next request.
+  if (!req.complete && hasBody(req)) res.setHeader('connection', 'close');
   if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res.setHeader(ATLAS_ERROR, error.id);
   sendJson(res, error.status, JSON.stringify({ id: error.id, message: error.message }));

@@ -7,6 +7,7 @@ import { AtlasError, toUpstreamError } from '../http/errors';
 import { failRequest } from '../http/respond';
 import type { Metrics } from '../metrics/metrics';
 import { getRequestContext } from '../http/context';
+import { hasBody } from '../http/message-body';
 import type { BodyMemoryPacer } from './body-memory';
 import { relayResponse } from './relay-response';
 import { ExpiryList } from './expiry-list';
@@ -128,12 +129,6 @@ export function createAdapterProxy(
       },
     ],
   });
-}
-
-/** Whether a request has a body to send: a length other than 0, or chunks. */
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** The upstream request a response answers (Node's client sets `res.req`). */
