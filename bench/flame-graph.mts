@@ -7,7 +7,7 @@ import {
   moduleOf,
   PARTS,
   readCpuProfile,
-  sampleDurationsMs,
+  walkSamples,
   type CallFrame,
   type CpuProfileNode,
 } from './profile.mts';
@@ -88,19 +88,11 @@ const frameKey = (frame: CallFrame): string =>
 /** Lays out a V8 .cpuprofile as a flame graph: each frame as wide as the time it was on the stack. */
 export function buildFlameGraph(file: string, options: FlameOptions = DEFAULT_FLAME_OPTIONS): FlameGraph {
   const profile = readCpuProfile(file);
-  const durations = sampleDurationsMs(profile);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const selfById = new Map<number, number>();
-  let totalMs = 0;
-  let idleMs = 0;
-  profile.samples.forEach((id, index) => {
-    const ms = durations[index] ?? 0;
-    const node = byId.get(id);
-    if (!node) return;
-    totalMs += ms;
-    if (node.callFrame.functionName === '(idle)') idleMs += ms;
-    else selfById.set(id, (selfById.get(id) ?? 0) + ms);
-  });
+  const { totalMs, idleMs } = walkSamples(profile, (node, ms) =>
+    selfById.set(node.id, (selfById.get(node.id) ?? 0) + ms),
+  );
 
   const sources = new BundleSources();
   const rootNode = profile.nodes.find((node) => node.callFrame.functionName === '(root)') ?? profile.nodes[0]!;

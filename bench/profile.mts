@@ -56,10 +56,33 @@ export function readCpuProfile(file: string): CpuProfile {
 }
 
 /** How long each sample stands for, in ms: until the next one was taken (the last one, until the profile ends). */
-export function sampleDurationsMs(profile: CpuProfile): number[] {
+function sampleDurationsMs(profile: CpuProfile): number[] {
   let at = profile.startTime;
   const stamps = profile.timeDeltas.map((delta) => (at += delta));
   return stamps.map((stamp, i) => Math.max(0, ((stamps[i + 1] ?? profile.endTime) - stamp) / 1000));
+}
+
+/**
+ * Calls `visit` with the node of every busy sample (not `(idle)`) and the
+ * time it stands for; returns the profile's total and idle time, in ms.
+ */
+export function walkSamples(
+  profile: CpuProfile,
+  visit: (node: CpuProfileNode, ms: number) => void,
+): { totalMs: number; idleMs: number } {
+  const durations = sampleDurationsMs(profile);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  let totalMs = 0;
+  let idleMs = 0;
+  profile.samples.forEach((id, index) => {
+    const ms = durations[index] ?? 0;
+    const node = byId.get(id);
+    if (!node) return;
+    totalMs += ms;
+    if (node.callFrame.functionName === '(idle)') idleMs += ms;
+    else visit(node, ms);
+  });
+  return { totalMs, idleMs };
 }
 
 const SPECIAL = new Set(['(root)', '(program)', '(idle)', '(garbage collector)']);
@@ -154,29 +177,17 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   const parentOf = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
 
-  const times = sampleDurationsMs(profile);
-
   const self = new Map<string, number>();
   const selfModule = new Map<string, number>();
   const inclusiveModule = new Map<string, number>();
   const layers = new Map<string, number>();
   const selfLayers = new Map<string, number>();
   const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
-  let totalMs = 0;
-  let idleMs = 0;
-  profile.samples.forEach((id, index) => {
-    const ms = times[index] ?? 0;
-    const node = byId.get(id);
-    if (!node) return;
-    totalMs += ms;
-    if (node.callFrame.functionName === '(idle)') {
-      idleMs += ms;
-      return;
-    }
+  const { totalMs, idleMs } = walkSamples(profile, (node, ms) => {
     add(self, describeFrame(node.callFrame, sources), ms);
     add(selfModule, moduleOf(node.callFrame, sources), ms);
     const stack: string[] = [];
-    for (let current: number | undefined = id; current !== undefined; current = parentOf.get(current)) {
+    for (let current: number | undefined = node.id; current !== undefined; current = parentOf.get(current)) {
       const frame = byId.get(current)!.callFrame;
       if (frame.functionName !== '(root)') stack.push(moduleOf(frame, sources));
     }

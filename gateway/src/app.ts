@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { Authenticate } from './auth/authenticate';
+import type { Caller } from './auth/caller';
 import { mayUse } from './auth/authorize';
 import type { SkippedAdapter } from './config/parse-adapters';
 import type { ResolvedAdapter } from './config/resolve-adapters';
@@ -107,39 +108,43 @@ export function createApp({ adapters, authenticate, logger, bodyMemory, skipped 
     try {
       startRequest(req, res);
       checkRequestHead(req);
-      const caller = authenticate(req);
-      // Static tokens are checked synchronously: no promise on the hot path.
-      if (caller instanceof Promise) {
-        caller.then(
-          (identity) => {
-            getRequestContext(req).caller = identity;
-            forward(req, res, below);
-          },
+      const verifying = recordCaller(req, authenticate(req));
+      if (verifying === undefined) forward(req, res, below);
+      else
+        verifying.then(
+          () => forward(req, res, below),
           (error: unknown) => fail(req, res, error),
         );
-        return;
-      }
-      getRequestContext(req).caller = caller;
-      forward(req, res, below);
     } catch (error) {
       fail(req, res, error);
     }
   };
 }
 
+/**
+ * Records who is calling for the request's log line and checks: a static
+ * token's caller at once (no promise on the hot path), a JWT's once
+ * verified, when the returned promise settles.
+ */
+function recordCaller(req: IncomingMessage, caller: Caller | Promise<Caller>): Promise<void> | undefined {
+  if (!(caller instanceof Promise)) {
+    getRequestContext(req).caller = caller;
+    return undefined;
+  }
+  return caller.then((identity) => {
+    getRequestContext(req).caller = identity;
+  });
+}
+
 function requireCaller(authenticate: Authenticate): RequestHandler {
   return (req, _res, next) => {
-    const caller = authenticate(req);
-    // Static tokens are checked synchronously: no promise on the hot path.
-    if (!(caller instanceof Promise)) {
-      getRequestContext(req).caller = caller;
+    const verifying = recordCaller(req, authenticate(req));
+    if (verifying === undefined) {
       next();
       return;
     }
-    return caller.then((identity) => {
-      getRequestContext(req).caller = identity;
-      next();
-    });
+    // Express 5 passes a rejection on to the error handler.
+    return verifying.then(() => next());
   };
 }
 

@@ -89,15 +89,12 @@ function relayHead(
 /**
  * Ends the response with the body the upstream has sent in full, read from
  * the response's buffer: what a pipe would do, without setting one up.
- * Reading it to its end lets the upstream response end, which hands its
+ * Reading a finished stream to its end ends it, which hands the upstream
  * connection back to the pool.
  */
 function relayReceivedBody(proxyRes: IncomingMessage, res: ServerResponse): void {
   const body = proxyRes.read() as Buffer | null;
-  // The buffer is empty now; this read notes the end of the stream.
-  if (body !== null) proxyRes.read();
-  if (body === null) res.end();
-  else res.end(body);
+  res.end(body ?? undefined);
 }
 
 /**
